@@ -1,0 +1,10 @@
+module github.com/ratchetlab/signal
+
+go 1.25.0
+
+require (
+	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/cloudflare/circl v1.6.5 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
