@@ -6,5 +6,6 @@ require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/cloudflare/circl v1.6.5 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
