@@ -238,10 +238,10 @@ func parsePub(t *testing.T, b []byte) keys.PublicKey {
 // with root RK and sending chain {SPKB, CK}, and on Alice's first message
 // (ratchet key A1) performs a DH ratchet step,
 //
-//	(RK', CKr)  = KDF_RK(RK, DH(SPKB, A1))
-//	(RK'', CKs) = KDF_RK(RK', DH(B1, A1))      B1 = bob_ratchet_keys[0]
+//	(RK1, CKr) = KDF_RK(RK, DH(SPKB, A1))
+//	(RK2, CKs) = KDF_RK(RK1, DH(B1, A1))      B1 = bob_ratchet_keys[0]
 //
-// then advances CKr once to decrypt message 0. RK”, CKs and CKr+1 must equal
+// then advances CKr once to decrypt message 0. RK2, CKs and CKr+1 must equal
 // the recorded state; they depend on RK through HKDF, so any error in RK
 // shows. With A1's private key (recorded for debugging) Alice's first sending
 // chain KDF_RK(RK, DH(A1, SPKB)) is the same CKr. CK itself is never used in
