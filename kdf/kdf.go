@@ -1,0 +1,226 @@
+// Package kdf implements HMAC-SHA256, HKDF-SHA256 as specified in [RFC 5869],
+// and the key derivations of the Signal protocol built on them: the X3DH and
+// PQXDH master-secret derivations, the Double Ratchet root and chain KDFs
+// (KDF_RK and KDF_CK), message-key expansion, and the sender-key (group)
+// message-key expansion.
+//
+// The derivations follow [X3DH] §2.2 and §3.3, [PQXDH] §2.2 and §3.3, and
+// the [Double Ratchet] §5.2 recommended cryptographic algorithms, with the
+// concrete constants libsignal uses (info strings, output lengths and the
+// order in which outputs are split).
+//
+// Every function here is deterministic and runs for every message, so all of
+// them are allocation-free except for the growth of a caller-supplied
+// destination slice. Outputs are secret: callers must keep them secret and
+// should clear them when done; this package clears its own intermediate
+// buffers but does not promise erasure of memory it does not control (such as
+// the internal state of the SHA-256 implementation).
+//
+// [RFC 5869]: https://www.rfc-editor.org/rfc/rfc5869
+// [X3DH]: https://signal.org/docs/specifications/x3dh/
+// [PQXDH]: https://signal.org/docs/specifications/pqxdh/
+// [Double Ratchet]: https://signal.org/docs/specifications/doubleratchet/
+package kdf
+
+import (
+	"crypto/sha256"
+	"encoding"
+)
+
+// Size is the size in bytes of an HMAC-SHA256 tag, an HKDF-SHA256
+// pseudorandom key, and of every root, chain and seed key in this package.
+const Size = sha256.Size
+
+// MaxExpand is the largest output length HKDF-SHA256 can produce
+// (255 * HashLen, RFC 5869 §2.3).
+const MaxExpand = 255 * Size
+
+const (
+	blockSize = sha256.BlockSize
+	ipad      = 0x36
+	opad      = 0x5c
+	// stateSize is the size of a marshaled SHA-256 state (crypto/sha256
+	// documents that its digests marshal their internal state; the encoding
+	// is 4 bytes of magic, 8 words, a 64-byte buffer and a 64-bit length).
+	stateSize = 4 + 8*4 + blockSize + 8
+)
+
+// hashState is a marshaled SHA-256 state.
+type hashState [stateSize]byte
+
+// keyState holds the SHA-256 states after absorbing K^ipad and K^opad for one
+// HMAC key K. Computing it costs two compression-function calls; every HMAC
+// with that key then saves those two calls. It pays whenever a key is used
+// more than once: the chain step (two HMACs with the chain key) and
+// HKDF-Expand (one HMAC per 32-byte output block), and for the constant
+// all-zero HKDF-Extract key used whenever there is no salt.
+type keyState struct {
+	inner, outer hashState
+}
+
+// noSalt is the key state of HKDF-Extract without a salt: RFC 5869 §2.2 uses
+// HashLen zero bytes, which as an HMAC key is the same as the empty key.
+var noSalt = newKeyState(nil)
+
+// keyBlock returns the HMAC key as one SHA-256 block (RFC 2104 §2): keys
+// longer than the block size are hashed first, shorter ones are padded with
+// zeros.
+func keyBlock(key []byte) (pad [blockSize]byte) {
+	if len(key) > blockSize {
+		sum := sha256.Sum256(key)
+		copy(pad[:], sum[:])
+		clear(sum[:])
+	} else {
+		copy(pad[:], key)
+	}
+	return pad
+}
+
+// newKeyState computes the inner and outer pad states of the HMAC key key
+// (RFC 2104 §2: keys longer than the block size are hashed first).
+func newKeyState(key []byte) (ks keyState) {
+	pad := keyBlock(key)
+	for i := range pad {
+		pad[i] ^= ipad
+	}
+	h := sha256.New()
+	h.Write(pad[:])
+	h.(encoding.BinaryAppender).AppendBinary(ks.inner[:0])
+	for i := range pad {
+		pad[i] ^= ipad ^ opad
+	}
+	h.Reset()
+	h.Write(pad[:])
+	h.(encoding.BinaryAppender).AppendBinary(ks.outer[:0])
+	clear(pad[:])
+	return ks
+}
+
+// sum returns HMAC(K, first || rest...) for the key K of ks.
+func (ks *keyState) sum(first []byte, rest ...[]byte) (out [Size]byte) {
+	h := sha256.New()
+	u := h.(encoding.BinaryUnmarshaler)
+	if u.UnmarshalBinary(ks.inner[:]) != nil {
+		panic("kdf: internal error: bad SHA-256 state")
+	}
+	h.Write(first)
+	for _, m := range rest {
+		h.Write(m)
+	}
+	var in [Size]byte
+	h.Sum(in[:0])
+	if u.UnmarshalBinary(ks.outer[:]) != nil {
+		panic("kdf: internal error: bad SHA-256 state")
+	}
+	h.Write(in[:])
+	h.Sum(out[:0])
+	clear(in[:])
+	return out
+}
+
+// expand fills out with HKDF-Expand(PRK, info, len(out)), where PRK is the
+// key of ks (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
+// len(out) must not exceed MaxExpand.
+func (ks *keyState) expand(out, info []byte) {
+	var t [Size]byte
+	prev := t[:0]
+	for i := 1; len(out) > 0; i++ {
+		ctr := [1]byte{byte(i)}
+		t = ks.sum(prev, info, ctr[:])
+		prev = t[:]
+		out = out[copy(out, t[:]):]
+	}
+	clear(t[:])
+}
+
+func (ks *keyState) clear() {
+	clear(ks.inner[:])
+	clear(ks.outer[:])
+}
+
+// HMAC returns HMAC-SHA256 ([RFC 2104]) under key of the concatenation of the
+// msg parts. Keys of any length are accepted (keys longer than 64 bytes are
+// hashed first, as RFC 2104 specifies). The tag is secret-dependent: compare
+// it with [crypto/hmac.Equal] or [crypto/subtle.ConstantTimeCompare].
+//
+// [RFC 2104]: https://www.rfc-editor.org/rfc/rfc2104
+func HMAC(key []byte, msg ...[]byte) (tag [Size]byte) {
+	pad := keyBlock(key)
+	for i := range pad {
+		pad[i] ^= ipad
+	}
+	h := sha256.New()
+	h.Write(pad[:])
+	for _, m := range msg {
+		h.Write(m)
+	}
+	var in [Size]byte
+	h.Sum(in[:0])
+	for i := range pad {
+		pad[i] ^= ipad ^ opad
+	}
+	h.Reset()
+	h.Write(pad[:])
+	h.Write(in[:])
+	h.Sum(tag[:0])
+	clear(pad[:])
+	clear(in[:])
+	return tag
+}
+
+// Extract returns HKDF-Extract(salt, ikm), the pseudorandom key of RFC 5869
+// §2.2. A nil or empty salt means "no salt", which RFC 5869 defines as 32
+// zero bytes (libsignal's None salt).
+func Extract(salt, ikm []byte) [Size]byte {
+	if len(salt) == 0 {
+		return noSalt.sum(ikm)
+	}
+	return HMAC(salt, ikm)
+}
+
+// Expand appends n bytes of HKDF-Expand(prk, info, n) (RFC 5869 §2.3) to dst
+// and returns the extended slice. prk should be a pseudorandom key such as the
+// output of [Extract]; any length is accepted. dst's spare capacity must not
+// overlap prk or info. To reuse the storage of a slice buf, pass buf[:0].
+//
+// n is chosen by the caller, never by a peer: Expand panics if n is negative
+// or greater than [MaxExpand] (255*32 bytes), the RFC 5869 limit.
+func Expand(dst, prk, info []byte, n int) []byte {
+	if n < 0 || n > MaxExpand {
+		panic("kdf: HKDF-Expand output length out of range")
+	}
+	ret, out := sliceForAppend(dst, n)
+	ks := newKeyState(prk)
+	ks.expand(out, info)
+	ks.clear()
+	return ret
+}
+
+// HKDF appends n bytes of HKDF-SHA256(salt, ikm, info) (RFC 5869 §2) to dst
+// and returns the extended slice: HKDF-Expand(HKDF-Extract(salt, ikm), info,
+// n). A nil or empty salt means no salt (32 zero bytes). dst's spare capacity
+// must not overlap ikm, salt or info.
+//
+// Like [Expand], HKDF panics if n is negative or greater than [MaxExpand].
+func HKDF(dst, ikm, salt, info []byte, n int) []byte {
+	if n < 0 || n > MaxExpand {
+		panic("kdf: HKDF-Expand output length out of range")
+	}
+	prk := Extract(salt, ikm)
+	ret := Expand(dst, prk[:], info, n)
+	clear(prk[:])
+	return ret
+}
+
+// sliceForAppend extends in by n bytes and returns the whole slice and the
+// new tail (the same helper as in the standard library's crypto packages).
+func sliceForAppend(in []byte, n int) (head, tail []byte) {
+	if total := len(in) + n; cap(in) >= total {
+		head = in[:total]
+	} else {
+		head = make([]byte, total)
+		copy(head, in)
+	}
+	tail = head[len(in):]
+	return
+}
