@@ -1,7 +1,7 @@
 package ratchet_test
 
 import (
-		"math/rand/v2"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
