@@ -1,0 +1,164 @@
+package session
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/ratchet"
+)
+
+// MaxArchivedStates is how many previous session states a record keeps.
+const MaxArchivedStates = 40
+
+// Record is the session record of one peer: the current session state
+// and the archived ones, newest first. Its binary form is libsignal's
+// RecordStructure:
+//
+//	RecordStructure { 1 current_session SessionStructure
+//	                  2 previous_sessions repeated bytes }
+//
+// Archived states are kept in their encoded form and decoded only when a
+// message needs them.
+type Record struct {
+	current  *ratchet.State
+	previous [][]byte
+}
+
+// NewRecord returns an empty record.
+func NewRecord() *Record { return new(Record) }
+
+// ParseRecord decodes a record in libsignal's RecordStructure encoding. The
+// current state is decoded and checked; archived states are checked when
+// they are first used. It never panics and rejects more than
+// MaxArchivedStates archived states.
+func ParseRecord(b []byte) (*Record, error) {
+	r := new(Record)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, ErrInvalidRecord
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if num == 1 || num == 2 {
+				return nil, ErrInvalidRecord
+			}
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return nil, ErrInvalidRecord
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, ErrInvalidRecord
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			s, err := ratchet.ParseState(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+			}
+			r.current = s
+		case 2:
+			if len(r.previous) == MaxArchivedStates {
+				return nil, fmt.Errorf("%w: too many archived states", ErrInvalidRecord)
+			}
+			r.previous = append(r.previous, append([]byte(nil), v...))
+		}
+	}
+	return r, nil
+}
+
+// MarshalBinary encodes the record in libsignal's RecordStructure encoding.
+func (r *Record) MarshalBinary() ([]byte, error) {
+	n := 0
+	for _, p := range r.previous {
+		n += len(p) + 4
+	}
+	return r.AppendBinary(make([]byte, 0, n+1024))
+}
+
+// AppendBinary appends the record's encoding to dst.
+func (r *Record) AppendBinary(dst []byte) ([]byte, error) {
+	if r.current != nil {
+		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+		at := len(dst)
+		dst = append(dst, 0, 0, 0) // room for a length up to 2^21
+		var err error
+		if dst, err = r.current.AppendBinary(dst); err != nil {
+			return nil, err
+		}
+		n := len(dst) - at - 3
+		w := protowire.SizeVarint(uint64(n))
+		if w > 3 {
+			return nil, fmt.Errorf("session: state too large")
+		}
+		copy(dst[at+w:], dst[at+3:])
+		dst = dst[:len(dst)-(3-w)]
+		protowire.AppendVarint(dst[at:at], uint64(n))
+	}
+	for _, p := range r.previous {
+		dst = protowire.AppendTag(dst, 2, protowire.BytesType)
+		dst = protowire.AppendBytes(dst, p)
+	}
+	return dst, nil
+}
+
+// HasCurrentState reports whether the record has a current session state.
+func (r *Record) HasCurrentState() bool { return r.current != nil }
+
+// CurrentState returns the current session state, or nil. Changes to it
+// change the record.
+func (r *Record) CurrentState() *ratchet.State { return r.current }
+
+// ArchivedStates returns how many previous states the record holds.
+func (r *Record) ArchivedStates() int { return len(r.previous) }
+
+// archiveCurrent moves the current state to the front of the archive,
+// without its pending pre-key, dropping the oldest beyond
+// MaxArchivedStates.
+func (r *Record) archiveCurrent() error {
+	if r.current == nil {
+		return nil
+	}
+	r.current.ClearPendingPreKey()
+	b, err := r.current.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if len(r.previous) >= MaxArchivedStates {
+		r.previous = r.previous[:MaxArchivedStates-1]
+	}
+	r.previous = append(r.previous, nil)
+	copy(r.previous[1:], r.previous)
+	r.previous[0] = b
+	r.current = nil
+	return nil
+}
+
+// promote makes s the current state, archiving the old current one.
+func (r *Record) promote(s *ratchet.State) error {
+	if err := r.archiveCurrent(); err != nil {
+		return err
+	}
+	r.current = s
+	return nil
+}
+
+// promoteArchived makes archived state i (already decoded as s) current.
+func (r *Record) promoteArchived(i int, s *ratchet.State) error {
+	r.previous = append(r.previous[:i], r.previous[i+1:]...)
+	return r.promote(s)
+}
+
+// archived decodes archived state i.
+func (r *Record) archived(i int) (*ratchet.State, error) {
+	s, err := ratchet.ParseState(r.previous[i])
+	if err != nil {
+		return nil, fmt.Errorf("%w: archived state %d: %w", ErrInvalidRecord, i, err)
+	}
+	return s, nil
+}

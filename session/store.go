@@ -1,0 +1,81 @@
+package session
+
+import (
+	"context"
+
+	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/prekey"
+)
+
+// Direction says whether an identity is checked for sending to a peer or
+// for receiving from it.
+type Direction int
+
+// Directions.
+const (
+	Sending Direction = iota
+	Receiving
+)
+
+// IdentityStore holds our identity key pair and registration id, and the
+// identity keys of peers.
+type IdentityStore interface {
+	// IdentityKeyPair returns our identity private key.
+	IdentityKeyPair(ctx context.Context) (*keys.PrivateKey, error)
+	// LocalRegistrationID returns our registration id.
+	LocalRegistrationID(ctx context.Context) (uint32, error)
+	// SaveIdentity records a peer's identity key and reports whether it
+	// replaced a different one.
+	SaveIdentity(ctx context.Context, addr Address, key keys.PublicKey) (changed bool, err error)
+	// IsTrustedIdentity reports whether key is trusted for addr in the
+	// given direction.
+	IsTrustedIdentity(ctx context.Context, addr Address, key keys.PublicKey, dir Direction) (bool, error)
+	// Identity returns the identity key recorded for addr, if any.
+	Identity(ctx context.Context, addr Address) (key keys.PublicKey, ok bool, err error)
+}
+
+// PreKeyStore holds our one-time pre-keys. Load returns ErrInvalidPreKeyID
+// (possibly wrapped) for an unknown id.
+type PreKeyStore interface {
+	LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord, error)
+	StorePreKey(ctx context.Context, r *prekey.PreKeyRecord) error
+	RemovePreKey(ctx context.Context, id uint32) error
+}
+
+// SignedPreKeyStore holds our signed pre-keys. Load returns
+// ErrInvalidPreKeyID (possibly wrapped) for an unknown id.
+type SignedPreKeyStore interface {
+	LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.SignedPreKeyRecord, error)
+	StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRecord) error
+}
+
+// KyberPreKeyStore holds our Kyber pre-keys. Load returns
+// ErrInvalidPreKeyID (possibly wrapped) for an unknown id.
+type KyberPreKeyStore interface {
+	LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPreKeyRecord, error)
+	StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord) error
+	// MarkKyberPreKeyUsed is called after a PreKey message using the Kyber
+	// pre-key decrypted. It must return ErrReusedBaseKey (possibly wrapped)
+	// if the same (id, signedPreKeyID, baseKey) was marked before; a store
+	// may also delete one-time Kyber pre-keys here.
+	MarkKyberPreKeyUsed(ctx context.Context, id, signedPreKeyID uint32, baseKey keys.PublicKey) error
+}
+
+// SessionStore holds one session record per peer address.
+type SessionStore interface {
+	// LoadSession returns the record for addr, or nil and no error if
+	// there is none. The caller may change the returned record; the store
+	// must not share it with other callers.
+	LoadSession(ctx context.Context, addr Address) (*Record, error)
+	// StoreSession saves the record for addr.
+	StoreSession(ctx context.Context, addr Address, r *Record) error
+}
+
+// Stores groups the stores a Manager uses.
+type Stores struct {
+	Identity      IdentityStore
+	PreKeys       PreKeyStore
+	SignedPreKeys SignedPreKeyStore
+	KyberPreKeys  KyberPreKeyStore
+	Sessions      SessionStore
+}
