@@ -697,3 +697,37 @@ func BenchmarkXEdDSAVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestSignFollowsProtocolFormula recomputes whole signatures from the
+// formulas of PROTOCOL.md §2 (libsignal's signer), with the reductions
+// modulo L done by math/big. No libsignal vector pins the randomness, so this
+// is the only byte-exact check of r = SHA-512(0xFE || 0xFF×31 || k || M || Z).
+func TestSignFollowsProtocolFormula(t *testing.T) {
+	modL := func(b []byte) *edwards25519.Scalar {
+		s, err := edwards25519.NewScalar().SetCanonicalBytes(leInt(new(big.Int).Mod(leBytesToInt(b), scalarL)))
+		require.NoError(t, err)
+		return s
+	}
+	for i := range 8 {
+		priv, _ := randomKey(t)
+		z := random64(t)
+		msg := randomBytes(t, 40*i)
+
+		a := modL(priv[:])
+		A := new(edwards25519.Point).ScalarBaseMult(a).Bytes()
+		prefix := append([]byte{0xfe}, bytes.Repeat([]byte{0xff}, 31)...)
+		rh := sha512.Sum512(bytes.Join([][]byte{prefix, priv[:], msg, z[:]}, nil))
+		r := modL(rh[:])
+		R := new(edwards25519.Point).ScalarBaseMult(r).Bytes()
+		hh := sha512.Sum512(bytes.Join([][]byte{R, A, msg}, nil))
+		h := modL(hh[:])
+		sBig := new(big.Int).Mul(leBytesToInt(h.Bytes()), leBytesToInt(a.Bytes()))
+		sBig.Add(sBig, leBytesToInt(r.Bytes()))
+		sBig.Mod(sBig, scalarL)
+		want := append(R, leInt(sBig)...)
+		want[63] |= A[31] & 0x80
+
+		got := xeddsa.Sign(&priv, z, msg)
+		assert.Equal(t, want, got[:], "message length %d", len(msg))
+	}
+}
