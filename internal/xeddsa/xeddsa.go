@@ -141,13 +141,14 @@ func Sign(priv *[PrivateKeySize]byte, random *[64]byte, msg ...[]byte) [Signatur
 // concatenation of the parts of msg by the X25519 public key u (the raw
 // 32-byte u-coordinate, without libsignal's 0x05 type byte).
 //
-// It accepts every signature libsignal's signer produces. It computes what
+// It accepts every signature libsignal's signer produces with a key pair
+// libsignal (or any X25519 implementation) generated. It computes what
 // libsignal's verifier computes (the Edwards point from u and the sign bit
 // sig[63]>>7, h over R || compress(A) || M, cofactorless check, R compared
 // byte for byte so that a non-canonical R fails), and rejects everything
 // libsignal rejects: a sig that is not exactly 64 bytes, u ≡ −1 (mod p), a u
 // with no Edwards point, and bits 5 or 6 of sig[63] set. It is stricter than
-// libsignal in ways that no honest libsignal signer or key can reach:
+// libsignal only on inputs that no honest signer produces:
 //
 //   - s ≥ L is rejected (libsignal reduces s modulo L instead; its signer
 //     always writes a reduced s). This makes signatures non-malleable.
@@ -195,6 +196,7 @@ func Verify(u *[PublicKeySize]byte, sig []byte, msg ...[]byte) bool {
 // VerifyEdwards reports whether sig is a valid Ed25519 signature over the
 // concatenation of the parts of msg by the 32-byte compressed Edwards public
 // key pub (RFC 8032, section 5.1.7, cofactorless, like Go's crypto/ed25519).
+// Unlike crypto/ed25519 it rejects non-canonical and small-order public keys.
 //
 // It is the check that [Verify] runs once it has converted u to pub: pub must
 // be the canonical encoding of a point that does not have small order, sig
