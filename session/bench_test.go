@@ -1,0 +1,175 @@
+package session_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/session"
+)
+
+// BenchmarkSessionSetup measures what it costs to start a session: Alice
+// processes Bob's bundle and encrypts her first message, and Bob decrypts
+// it (his side of the key agreement, the one-time pre-key used up). The
+// bundle has a one-time pre-key; between iterations, outside the timer,
+// both sessions are deleted and the one-time pre-key is stored again.
+func BenchmarkSessionSetup(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		kyber kem.Type
+	}{{"X3DH", 0}, {"PQXDH", kem.Kyber1024}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			alice := newParty(b, "alice", 1, session.TrustAll, session.WithX3DH(true))
+			bob := newParty(b, "bob", 2, session.TrustAll, session.WithX3DH(true))
+			bundle := bob.bundle(b, true, c.kyber)
+			opkID, _, ok := bundle.PreKey()
+			require.True(b, ok)
+			opk, err := bob.store.LoadPreKey(ctx, opkID)
+			require.NoError(b, err)
+			msg := []byte("hello")
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := alice.m.ProcessBundle(ctx, bob.addr, bundle); err != nil {
+					b.Fatal(err)
+				}
+				ct, err := alice.m.Encrypt(ctx, bob.addr, msg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := bob.m.Decrypt(ctx, alice.addr, ct); err != nil {
+					b.Fatal(err)
+				}
+
+				b.StopTimer()
+				alice.store.DeleteSession(bob.addr)
+				bob.store.DeleteSession(alice.addr)
+				if err := bob.store.StorePreKey(ctx, opk); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// established returns Alice and Bob with a PQXDH session that both sides
+// have used, so that Alice sends Whisper messages.
+func established(tb testing.TB) (alice, bob *party) {
+	tb.Helper()
+	ctx := context.Background()
+	alice = newParty(tb, "alice", 1, session.TrustOnFirstUse)
+	bob = newParty(tb, "bob", 2, session.TrustOnFirstUse)
+	require.NoError(tb, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(tb, true, kem.Kyber1024)))
+	require.Equal(tb, "hi", bob.recv(tb, alice, alice.send(tb, bob, "hi")))
+	require.Equal(tb, "hello", alice.recv(tb, bob, bob.send(tb, alice, "hello")))
+	return alice, bob
+}
+
+// BenchmarkSessionEncrypt measures Encrypt on an established session,
+// through a MemoryStore: the record is decoded, used and encoded again.
+func BenchmarkSessionEncrypt(b *testing.B) {
+	b.Run("100B", func(b *testing.B) {
+		ctx := context.Background()
+		alice, bob := established(b)
+		msg := make([]byte, 100)
+		b.SetBytes(int64(len(msg)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := alice.m.Encrypt(ctx, bob.addr, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSessionDecrypt measures Decrypt of in-order messages on an
+// established session, through a MemoryStore. Messages are encrypted in
+// batches outside the timer.
+func BenchmarkSessionDecrypt(b *testing.B) {
+	b.Run("100B", func(b *testing.B) {
+		ctx := context.Background()
+		alice, bob := established(b)
+		msg := make([]byte, 100)
+		var queue []session.Ciphertext
+		b.SetBytes(int64(len(msg)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(queue) == 0 {
+				b.StopTimer()
+				for range 512 {
+					ct, err := alice.m.Encrypt(ctx, bob.addr, msg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					queue = append(queue, ct)
+				}
+				b.StartTimer()
+			}
+			if _, err := bob.m.Decrypt(ctx, alice.addr, queue[0]); err != nil {
+				b.Fatal(err)
+			}
+			queue = queue[1:]
+		}
+	})
+}
+
+// benchRecords returns Bob's encoded record after 10 round trips, and after
+// 200 further messages were lost before one was delivered (so the record
+// holds 200 skipped message keys).
+func benchRecords(tb testing.TB) (typical, skipped200 []byte) {
+	tb.Helper()
+	ctx := context.Background()
+	alice, bob := established(tb)
+	for range 10 {
+		bob.recv(tb, alice, alice.send(tb, bob, "ping"))
+		alice.recv(tb, bob, bob.send(tb, alice, "pong"))
+	}
+	load := func() []byte {
+		rec, err := bob.store.LoadSession(ctx, alice.addr)
+		require.NoError(tb, err)
+		b, err := rec.MarshalBinary()
+		require.NoError(tb, err)
+		return b
+	}
+	typical = load()
+	for range 200 {
+		alice.send(tb, bob, "lost")
+	}
+	bob.recv(tb, alice, alice.send(tb, bob, "delivered"))
+	skipped200 = load()
+	require.Greater(tb, len(skipped200), len(typical)+200*32, "the skipped keys are in the record")
+	return typical, skipped200
+}
+
+// BenchmarkRecord measures encoding and decoding of session records.
+func BenchmarkRecord(b *testing.B) {
+	typical, skipped := benchRecords(b)
+	for _, c := range []struct {
+		name string
+		rec  []byte
+	}{{"typical", typical}, {"skipped200", skipped}} {
+		b.Run("Encode/"+c.name, func(b *testing.B) {
+			rec, err := session.ParseRecord(c.rec)
+			require.NoError(b, err)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rec.MarshalBinary(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(c.rec)), "record-bytes")
+		})
+		b.Run("Decode/"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := session.ParseRecord(c.rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(c.rec)), "record-bytes")
+		})
+	}
+}
