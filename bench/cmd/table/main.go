@@ -1,0 +1,260 @@
+// Command table reads `go test -bench` output for BenchmarkCompare and
+// BenchmarkFloor (any -count) and prints the medians side by side: per
+// operation the time of github.com/ratchetlab/signal ("signal") and of
+// go.mau.fi/libsignal ("mau"), the ratio mau/signal, the allocations of
+// each, and the operation's floor (the sum of the primitives it needs,
+// from BenchmarkFloor in the same run) with signal/floor.
+//
+// Usage:
+//
+//	go test -run '^$' -bench . -count 6 | go run ./cmd/table
+//	go run ./cmd/table bench.txt
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// term is count × a floor benchmark.
+type term struct {
+	n    float64
+	name string
+}
+
+// floors gives, per operation, the primitives one op needs at least. The
+// counts follow libsignal's protocol (see README.md).
+var floors = map[string][]term{
+	// Alice: base key and ratchet key generation, 4 DH (X3DH with
+	// one-time pre-key) and 1 DH for the first sending chain; Bob: 4 DH,
+	// and on the first message a ratchet step (1 key generation, 2 DH).
+	// Bundle: the signed pre-key signature.
+	"SessionSetupX3DH": {{3, "X25519Base"}, {11, "X25519"}, {1, "Ed25519Verify"}},
+	// As X3DH, plus one encapsulation and decapsulation and the Kyber
+	// pre-key signature.
+	"SessionSetupPQXDH": {{3, "X25519Base"}, {11, "X25519"}, {2, "Ed25519Verify"},
+		{1, "Kyber1024Encapsulate"}, {1, "Kyber1024Decapsulate"}},
+	// Issue 8's count: about 22 SHA-256 compressions (chain step, message
+	// keys, MAC) and 7 AES blocks (100 bytes padded to 112).
+	"Encrypt100": {{22, "SHA256Block"}, {7, "AES256Block"}},
+	"Decrypt100": {{22, "SHA256Block"}, {7, "AES256Block"}},
+	// The receiver's ratchet step: one key generation and two DH.
+	"PingPong": {{1, "X25519Base"}, {2, "X25519"}},
+}
+
+var order = []string{
+	"SessionSetupX3DH", "SessionSetupPQXDH", "Encrypt100", "Decrypt100", "PingPong",
+	"DecryptOutOfOrder", "RecordEncode", "RecordDecode", "RecordEncodeSkipped200",
+	"RecordDecodeSkipped200", "SafetyNumber",
+}
+
+var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+// results maps a benchmark name (without the GOMAXPROCS suffix) to its
+// samples per unit.
+type results map[string]map[string][]float64
+
+func parse(r io.Reader) (results, error) {
+	res := results{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[2])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			if res[m[1]] == nil {
+				res[m[1]] = map[string][]float64{}
+			}
+			res[m[1]][f[i+1]] = append(res[m[1]][f[i+1]], v)
+		}
+	}
+	return res, sc.Err()
+}
+
+func median(v []float64) (float64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2], true
+	}
+	return (s[n/2-1] + s[n/2]) / 2, true
+}
+
+func (r results) med(name, unit string) (float64, bool) { return median(r[name][unit]) }
+
+func dur(ns float64) string {
+	switch {
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	default:
+		return fmt.Sprintf("%.1f ns", ns)
+	}
+}
+
+func (r results) timeCell(name string) string {
+	v, ok := r.med(name, "ns/op")
+	if !ok {
+		return "-"
+	}
+	return dur(v)
+}
+
+func (r results) allocCell(name string) string {
+	v, ok := r.med(name, "allocs/op")
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func (r results) floor(op string) (float64, string, bool) {
+	ts, ok := floors[op]
+	if !ok {
+		return 0, "", false
+	}
+	var sum float64
+	var parts []string
+	for _, t := range ts {
+		v, ok := r.med("Floor/"+t.name, "ns/op")
+		if !ok {
+			return 0, "", false
+		}
+		sum += t.n * v
+		parts = append(parts, fmt.Sprintf("%g×%s", t.n, t.name))
+	}
+	return sum, strings.Join(parts, " + "), true
+}
+
+func write(w io.Writer, r results) {
+	samples := 0
+	for _, units := range r {
+		samples = max(samples, len(units["ns/op"]))
+	}
+	fmt.Fprintf(w, "Medians of %d run(s). ratio = mau/signal (above 1: this library is faster). floor = sum of BenchmarkFloor medians.\n\n", samples)
+	rows := [][]string{{"operation", "signal", "mau", "mau/signal", "allocs signal", "allocs mau", "floor", "signal/floor"}}
+	var notes []string
+	for _, op := range order {
+		sig, mau := "Compare/"+op+"/signal", "Compare/"+op+"/mau"
+		if r[sig] == nil && r[mau] == nil {
+			continue
+		}
+		ratio := "-"
+		s, okS := r.med(sig, "ns/op")
+		m, okM := r.med(mau, "ns/op")
+		if okS && okM && s > 0 {
+			ratio = fmt.Sprintf("%.2f×", m/s)
+		}
+		fl, flOf := "-", "-"
+		if f, formula, ok := r.floor(op); ok {
+			fl = dur(f)
+			if okS && f > 0 {
+				flOf = fmt.Sprintf("%.2f×", s/f)
+			}
+			notes = append(notes, fmt.Sprintf("  %s floor = %s", op, formula))
+		}
+		rows = append(rows, []string{op, r.timeCell(sig), r.timeCell(mau), ratio, r.allocCell(sig), r.allocCell(mau), fl, flOf})
+		for _, impl := range []string{"signal", "mau"} {
+			if v, ok := r.med("Compare/"+op+"/"+impl, "B/record"); ok {
+				notes = append(notes, fmt.Sprintf("  %s %s: %.0f B/record", op, impl, v))
+			}
+		}
+	}
+	table(w, rows)
+
+	var fnames []string
+	for name := range r {
+		if after, ok := strings.CutPrefix(name, "Floor/"); ok {
+			fnames = append(fnames, after)
+		}
+	}
+	if len(fnames) > 0 {
+		slices.Sort(fnames)
+		fmt.Fprintln(w)
+		frows := [][]string{{"floor", "time", "allocs"}}
+		for _, f := range fnames {
+			frows = append(frows, []string{f, r.timeCell("Floor/" + f), r.allocCell("Floor/" + f)})
+		}
+		table(w, frows)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
+	}
+}
+
+// table prints rows with aligned columns: the first left-aligned, the
+// others right-aligned.
+func table(w io.Writer, rows [][]string) {
+	width := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	for k, row := range rows {
+		var b strings.Builder
+		for i, c := range row {
+			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		fmt.Fprintln(w, b.String())
+		if k == 0 {
+			var s strings.Builder
+			for i, wd := range width {
+				if i > 0 {
+					s.WriteString("  ")
+				}
+				s.WriteString(strings.Repeat("-", wd))
+			}
+			fmt.Fprintln(w, s.String())
+		}
+	}
+}
+
+func main() {
+	in := io.Reader(os.Stdin)
+	if len(os.Args) > 1 {
+		f, err := os.Open(os.Args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "table:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		in = f
+	}
+	r, err := parse(in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "table:", err)
+		os.Exit(1)
+	}
+	if len(r) == 0 {
+		fmt.Fprintln(os.Stderr, "table: no benchmark results in input")
+		os.Exit(1)
+	}
+	write(os.Stdout, r)
+}
