@@ -112,9 +112,9 @@ func ChainStep(chain *[Size]byte) (seed, next [Size]byte) {
 // and IV for the body and an HMAC-SHA256 key for the message MAC. They are
 // secret; their Format and String methods print none of them.
 type MessageKeys struct {
-	CipherKey [32]byte
-	MACKey    [32]byte
-	IV        [16]byte
+	CipherKey [32]byte // AES-256-CBC key of the message body
+	MACKey    [32]byte // HMAC-SHA256 key of the message MAC
+	IV        [16]byte // AES-CBC initialization vector of the body
 }
 
 // DeriveMessageKeys expands a message-key seed (from [ChainStep]) into the
