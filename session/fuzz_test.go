@@ -1,0 +1,181 @@
+package session_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/prekey"
+	"github.com/ratchetlab/signal/session"
+)
+
+// encodedRecord returns the encoded record p holds for peer.
+func encodedRecord(tb testing.TB, p, peer *party) []byte {
+	tb.Helper()
+	return storedRecord(tb, p.store, peer.addr)
+}
+
+// storedRecord returns the encoded record st holds for addr.
+func storedRecord(tb testing.TB, st *session.MemoryStore, addr session.Address) []byte {
+	tb.Helper()
+	rec, err := st.LoadSession(context.Background(), addr)
+	require.NoError(tb, err)
+	require.NotNil(tb, rec)
+	b, err := rec.MarshalBinary()
+	require.NoError(tb, err)
+	return b
+}
+
+// FuzzParseRecord checks that ParseRecord never panics and that a record it
+// accepts encodes to bytes that parse again and encode to the same bytes.
+// Seeds are real records: both sides of a PQXDH and an X3DH session, a
+// record with skipped message keys and one with archived states.
+func FuzzParseRecord(f *testing.F) {
+	ctx := context.Background()
+	alice := newParty(f, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
+	bob := newParty(f, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
+
+	// X3DH, Alice unacknowledged (pending pre-key in her record).
+	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, true, 0)))
+	bob.recv(f, alice, alice.send(f, bob, "x3dh"))
+	f.Add(encodedRecord(f, alice, bob))
+	f.Add(encodedRecord(f, bob, alice))
+
+	// PQXDH on top: both records now hold an archived X3DH state.
+	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, true, kem.Kyber1024)))
+	bob.recv(f, alice, alice.send(f, bob, "pqxdh"))
+	alice.recv(f, bob, bob.send(f, alice, "ack"))
+	for range 3 {
+		bob.recv(f, alice, alice.send(f, bob, "ping"))
+		alice.recv(f, bob, bob.send(f, alice, "pong"))
+	}
+	f.Add(encodedRecord(f, alice, bob))
+	f.Add(encodedRecord(f, bob, alice))
+
+	// Skipped message keys.
+	for range 5 {
+		alice.send(f, bob, "lost")
+	}
+	bob.recv(f, alice, alice.send(f, bob, "delivered"))
+	f.Add(encodedRecord(f, bob, alice))
+
+	f.Add([]byte{})
+	f.Add([]byte{0x0a, 0x00})
+	f.Add([]byte{0x12, 0x01, 0x00})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec, err := session.ParseRecord(data)
+		if err != nil {
+			assert.Nil(t, rec)
+			require.ErrorIs(t, err, session.ErrInvalidRecord)
+			return
+		}
+		enc, err := rec.MarshalBinary()
+		require.NoError(t, err)
+		rec2, err := session.ParseRecord(enc)
+		require.NoError(t, err, "a re-encoded record parses")
+		enc2, err := rec2.MarshalBinary()
+		require.NoError(t, err)
+		assert.Equal(t, enc, enc2, "re-encoding is stable")
+		assert.Equal(t, rec.HasCurrentState(), rec2.HasCurrentState())
+		assert.Equal(t, rec.ArchivedStates(), rec2.ArchivedStates())
+		assert.LessOrEqual(t, rec.ArchivedStates(), session.MaxArchivedStates)
+	})
+}
+
+// decryptFixture is Bob's side of an established session with Alice, plus
+// a fresh bundle of Bob's that Alice has started a second session from, so
+// that PreKey messages reach real pre-keys. Each fuzz input runs against a
+// fresh store holding exactly this state.
+type decryptFixture struct {
+	bobID    *keys.PrivateKey
+	alice    session.Address
+	aliceKey keys.PublicKey
+	record   []byte
+	spk      *prekey.SignedPreKeyRecord
+	opk      *prekey.PreKeyRecord
+	kyber    *prekey.KyberPreKeyRecord
+}
+
+func (fx *decryptFixture) manager(tb testing.TB) (*session.Manager, *session.MemoryStore) {
+	ctx := context.Background()
+	st := session.NewMemoryStore(fx.bobID, 2, session.TrustOnFirstUse)
+	require.NoError(tb, st.StoreSignedPreKey(ctx, fx.spk))
+	require.NoError(tb, st.StorePreKey(ctx, fx.opk))
+	require.NoError(tb, st.StoreKyberPreKey(ctx, fx.kyber))
+	rec, err := session.ParseRecord(fx.record)
+	require.NoError(tb, err)
+	require.NoError(tb, st.StoreSession(ctx, fx.alice, rec))
+	_, err = st.SaveIdentity(ctx, fx.alice, fx.aliceKey)
+	require.NoError(tb, err)
+	m, err := session.New(st.Stores(), session.WithX3DH(true))
+	require.NoError(tb, err)
+	return m, st
+}
+
+// FuzzDecrypt feeds arbitrary bytes, as a Whisper and as a PreKey message,
+// to a Manager with an established session. It must not panic, and a
+// failed decryption must leave the stored record, the one-time pre-keys and
+// the peer's identity as they were.
+func FuzzDecrypt(f *testing.F) {
+	ctx := context.Background()
+	alice := newParty(f, "alice", 1, session.TrustOnFirstUse)
+	bob := newParty(f, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
+	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, false, kem.Kyber1024)))
+	first := alice.send(f, bob, "first")
+	bob.recv(f, alice, first)
+	alice.recv(f, bob, bob.send(f, alice, "ack"))
+	old := alice.send(f, bob, "already read")
+	bob.recv(f, alice, old)
+	pending := alice.send(f, bob, "not yet read")
+	skipped := alice.send(f, bob, "after a gap")
+	_ = skipped
+
+	// Bob publishes a new bundle (ids 22, 33, 44 again, new keys); Alice
+	// starts a second session from it, whose first message Bob has not
+	// seen.
+	fx := &decryptFixture{bobID: bob.id, alice: alice.addr, aliceKey: alice.id.PublicKey()}
+	fx.record = encodedRecord(f, bob, alice)
+	nb := bob.bundle(f, true, kem.Kyber1024)
+	var err error
+	fx.spk, err = bob.store.LoadSignedPreKey(ctx, nb.SignedPreKeyID())
+	require.NoError(f, err)
+	opkID, _, _ := nb.PreKey()
+	fx.opk, err = bob.store.LoadPreKey(ctx, opkID)
+	require.NoError(f, err)
+	kyberID, _, _ := nb.KyberPreKey()
+	fx.kyber, err = bob.store.LoadKyberPreKey(ctx, kyberID)
+	require.NoError(f, err)
+	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, nb))
+	fresh := alice.send(f, bob, "new session")
+
+	for _, ct := range []session.Ciphertext{first, old, pending, skipped, fresh} {
+		f.Add(ct.Bytes)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x44})
+	f.Add([]byte{0x34, 0x0a, 0x21})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, typ := range []session.MessageType{session.WhisperType, session.PreKeyType} {
+			m, st := fx.manager(t)
+			pt, err := m.Decrypt(ctx, fx.alice, session.Ciphertext{Type: typ, Bytes: data})
+			if err == nil {
+				assert.NotNil(t, pt)
+				assert.NotEqual(t, fx.record, storedRecord(t, st, fx.alice), "a decryption is stored")
+				continue
+			}
+			assert.Nil(t, pt)
+			assert.Equal(t, fx.record, storedRecord(t, st, fx.alice), "a failed decryption stores nothing")
+			assert.Equal(t, 1, st.PreKeyCount(), "a failed decryption uses no pre-key")
+			key, ok, err := st.Identity(ctx, fx.alice)
+			require.NoError(t, err)
+			assert.True(t, ok)
+			assert.Equal(t, fx.aliceKey, key, "a failed decryption saves no identity")
+		}
+	})
+}
