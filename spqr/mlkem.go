@@ -1,0 +1,149 @@
+package spqr
+
+import (
+	"crypto/rand"
+	"crypto/sha3"
+	"crypto/subtle"
+	"io"
+
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
+	"github.com/cloudflare/circl/pke/kyber/kyber768"
+)
+
+// Incremental ML-KEM-768 (SPQR.md §3, libcrux mlkem768::incremental) on top
+// of circl's FIPS 203 K-PKE. The encapsulation key is split into a 64-byte
+// header hdr = rho || H(ek) and the 1152-byte ByteEncode12(t_hat) ("pk2"), and
+// the ciphertext into ct1 (the u part, 960 bytes) and ct2 (the v part, 128
+// bytes). ct1 depends only on rho, m and H(ek), so running K-PKE.Encrypt with
+// t = 0 yields it before pk2 is known; running it again with the real t
+// yields ct2. ct1 || ct2 is a standard ML-KEM-768 ciphertext.
+
+const (
+	hdrSize  = 64
+	ekSize   = 1152
+	dkSize   = mlkem768.PrivateKeySize // 2400
+	ct1Size  = 960
+	ct2Size  = 128
+	esSize   = 2080
+	macSize  = 32
+	seedSize = 64
+	mSize    = 32
+
+	hdrMsgSize = hdrSize + macSize // HDR: hdr || mac_hdr
+	ct2MsgSize = ct2Size + macSize // CT2: ct2 || mac_ct
+)
+
+// goESMarker: an encapsulation state written by this package holds hdr in
+// its first 64 bytes, zeros up to byte 2048, then m. libcrux's layout holds
+// r_hat and e2 there instead; both keep m in the last 32 bytes.
+
+// generate draws a 64-byte seed d || z and returns hdr, pk2 and the
+// 2400-byte FIPS 203 decapsulation key.
+func generate(rnd io.Reader) (hdr, ek, dk []byte, err error) {
+	var seed [seedSize]byte
+	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
+		return nil, nil, nil, err
+	}
+	_, sk := mlkem768.NewKeyFromSeed(seed[:])
+	clear(seed[:])
+	dk = make([]byte, dkSize)
+	sk.Pack(dk)
+	// dk = dk_PKE(1152) || t(1152) || rho(32) || H(ek)(32) || z(32)
+	ek = append([]byte(nil), dk[1152:2304]...)
+	hdr = append([]byte(nil), dk[2304:2368]...)
+	return hdr, ek, dk, nil
+}
+
+// kpkeEncrypt runs K-PKE.Encrypt(t || rho, m, r) with r derived as in
+// ML-KEM.Encaps from m and H(ek) = hdr[32:64], and returns the ciphertext and
+// the shared secret K.
+func kpkeEncrypt(t []byte, hdr []byte, m []byte) (ct [kyber768.CiphertextSize]byte, ss [32]byte) {
+	var in [mSize + 32]byte
+	copy(in[:], m)
+	copy(in[mSize:], hdr[32:64])
+	kr := sha3.Sum512(in[:])
+	var pkBytes [kyber768.PublicKeySize]byte
+	copy(pkBytes[:ekSize], t)
+	copy(pkBytes[ekSize:], hdr[:32])
+	var pk kyber768.PublicKey
+	pk.Unpack(pkBytes[:])
+	pk.EncryptTo(ct[:], m, kr[32:])
+	copy(ss[:], kr[:32])
+	clear(kr[:])
+	return ct, ss
+}
+
+// encaps1 draws m and returns ct1, the encapsulation state es (this
+// package's layout) and the shared secret.
+func encaps1(hdr []byte, rnd io.Reader) (ct1, es []byte, ss [32]byte, err error) {
+	var m [mSize]byte
+	if _, err := io.ReadFull(rnd, m[:]); err != nil {
+		return nil, nil, ss, err
+	}
+	var zero [ekSize]byte
+	ct, ss := kpkeEncrypt(zero[:], hdr, m[:])
+	es = goES(hdr, m[:])
+	clear(m[:])
+	return append([]byte(nil), ct[:ct1Size]...), es, ss, nil
+}
+
+// goES returns the encapsulation state hdr || 0… || m.
+func goES(hdr, m []byte) []byte {
+	es := make([]byte, esSize)
+	copy(es, hdr)
+	copy(es[esSize-mSize:], m)
+	return es
+}
+
+// esHeader returns the hdr stored in an es written by this package, or nil
+// for an es in libcrux's layout.
+func esHeader(es []byte) []byte {
+	for _, b := range es[hdrSize : esSize-mSize] {
+		if b != 0 {
+			return nil
+		}
+	}
+	return es[:hdrSize]
+}
+
+// encaps2 returns ct2 for pk2 = ek, given hdr and the es of encaps1.
+func encaps2(ek, hdr, es []byte) []byte {
+	ct, ss := kpkeEncrypt(ek, hdr, es[esSize-mSize:])
+	clear(ss[:])
+	return append([]byte(nil), ct[ct1Size:]...)
+}
+
+// ekMatchesHeader checks SHA3-256(pk2 || rho) == hdr[32:64] and the FIPS 203
+// modulus check on pk2.
+func ekMatchesHeader(ek, hdr []byte) bool {
+	var pkBytes [kyber768.PublicKeySize]byte
+	copy(pkBytes[:ekSize], ek)
+	copy(pkBytes[ekSize:], hdr[:32])
+	h := sha3.Sum256(pkBytes[:])
+	if subtle.ConstantTimeCompare(h[:], hdr[32:64]) != 1 {
+		return false
+	}
+	var pk kyber768.PublicKey
+	return pk.UnpackMLKEM(pkBytes[:]) == nil
+}
+
+// decaps runs ML-KEM.Decaps(dk, ct1 || ct2) with implicit rejection.
+func decaps(dk, ct1, ct2 []byte) ([32]byte, error) {
+	var ss [32]byte
+	var sk mlkem768.PrivateKey
+	if err := sk.Unpack(dk); err != nil {
+		return ss, ErrStateDecode
+	}
+	ct := make([]byte, 0, ct1Size+ct2Size)
+	ct = append(append(ct, ct1...), ct2...)
+	sk.DecapsulateTo(ss[:], ct)
+	return ss, nil
+}
+
+// randReader returns r, or crypto/rand.Reader when r is nil.
+func randReader(r io.Reader) io.Reader {
+	if r == nil {
+		return rand.Reader
+	}
+	return r
+}
