@@ -32,9 +32,8 @@
 //
 // The version (1 or 2) is an opaque number written into the scannable form:
 // the digits do not depend on it. Which stable identifier goes with which
-// version is the caller's choice; libsignal does not check it (Signal's apps
-// pair version 1 with the E.164 phone number as ASCII and version 2 with the
-// 16-byte ACI).
+// version is the caller's choice: libsignal does not tie them together (its
+// own known-answer tests use phone numbers with both versions).
 //
 // # Cost
 //
@@ -111,8 +110,10 @@ type Fingerprint struct {
 // [Version2]). The stable identifiers are arbitrary byte strings; they are
 // only read, and must not be modified while New runs.
 //
-// It returns [ErrIterations] or [ErrVersion] for arguments libsignal would
-// not produce interoperable output for.
+// It returns [ErrIterations] for an iteration count libsignal rejects, and
+// [ErrVersion] for a version other than 1 and 2. (libsignal accepts any
+// 32-bit version; this package is stricter, and version 0 in particular
+// would be indistinguishable from an absent version field.)
 func New(iterations, version int, localID []byte, localKey keys.PublicKey, remoteID []byte, remoteKey keys.PublicKey) (*Fingerprint, error) {
 	if iterations <= 1 || iterations > MaxIterations {
 		return nil, ErrIterations
