@@ -9,8 +9,12 @@ import (
 	"github.com/ratchetlab/signal/keys"
 )
 
-// errCount is returned by GeneratePreKeys for a negative count.
-var errCount = errors.New("prekey: negative pre-key count")
+var (
+	// errCount is returned by GeneratePreKeys for a negative count.
+	errCount = errors.New("prekey: negative pre-key count")
+	// errNoIdentity is returned for a nil identity key.
+	errNoIdentity = errors.New("prekey: nil identity key")
+)
 
 // GeneratePreKeys returns count new one-time pre-keys with the ids startID,
 // startID+1, ..., wrapping around modulo 2^32. Keys come from crypto/rand.
@@ -35,6 +39,9 @@ func GeneratePreKeys(startID uint32, count int) ([]*PreKeyRecord, error) {
 // fresh Curve25519 key pair and identity's XEdDSA signature over its 33-byte
 // serialized public key, stamped with timestamp (stored in milliseconds).
 func GenerateSignedPreKey(identity *keys.PrivateKey, id uint32, timestamp time.Time) (*SignedPreKeyRecord, error) {
+	if identity == nil {
+		return nil, errNoIdentity
+	}
 	priv, err := keys.GeneratePrivateKey()
 	if err != nil {
 		return nil, err
@@ -51,6 +58,9 @@ func GenerateSignedPreKey(identity *keys.PrivateKey, id uint32, timestamp time.T
 // identity's XEdDSA signature over its 1569-byte serialized public key,
 // stamped with timestamp (stored in milliseconds).
 func GenerateKyberPreKey(identity *keys.PrivateKey, id uint32, t kem.Type, timestamp time.Time) (*KyberPreKeyRecord, error) {
+	if identity == nil {
+		return nil, errNoIdentity
+	}
 	sk, err := kem.GenerateKey(t)
 	if err != nil {
 		return nil, fmt.Errorf("prekey: %w", err)

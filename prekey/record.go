@@ -26,7 +26,7 @@ type PreKeyRecord struct {
 }
 
 // NewPreKeyRecord returns the record of the one-time pre-key priv with the
-// given id.
+// given id. priv must not be nil.
 func NewPreKeyRecord(id uint32, priv *keys.PrivateKey) *PreKeyRecord {
 	return &PreKeyRecord{f: recordFields{id: id, public: priv.PublicKey().Bytes(), private: priv.Bytes()}}
 }
@@ -99,7 +99,7 @@ type SignedPreKeyRecord struct {
 
 // NewSignedPreKeyRecord returns the record of the signed pre-key priv with
 // the given id, signature and creation time. It does not check the
-// signature; [GenerateSignedPreKey] makes one.
+// signature; [GenerateSignedPreKey] makes one. priv must not be nil.
 func NewSignedPreKeyRecord(id uint32, priv *keys.PrivateKey, signature []byte, timestamp time.Time) *SignedPreKeyRecord {
 	return &SignedPreKeyRecord{f: recordFields{
 		id:        id,

@@ -389,6 +389,10 @@ func TestGeneratePreKeys(t *testing.T) {
 	}
 	_, err = prekey.GenerateKyberPreKey(genIdentity(t), 1, kem.Type(0x07), time.Now())
 	require.ErrorIs(t, err, kem.ErrUnknownKeyType)
+	_, err = prekey.GenerateKyberPreKey(nil, 1, kem.Kyber1024, time.Now())
+	require.Error(t, err)
+	_, err = prekey.GenerateSignedPreKey(nil, 1, time.Now())
+	require.Error(t, err)
 }
 
 // TestRecordsDoNotPrintSecrets formats each record type with every common
