@@ -1,0 +1,5 @@
+//go:build !race
+
+package spqr
+
+const raceEnabled = false
