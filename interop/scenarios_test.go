@@ -23,7 +23,9 @@ type run struct {
 // Scenario is one entry of the suite. Applies returns "" when the scenario
 // runs for the ordered pairing (a, b), or why it does not.
 type Scenario struct {
-	Name    string
+	Name string
+	// Single scenarios use one peer (a == b); other pairings are not listed.
+	Single  bool
 	Pairing func(a, b *PeerSpec) string
 	Applies func(a, b *PeerSpec) string
 	Run     func(r *run) error
@@ -81,17 +83,20 @@ func scenarios() []Scenario {
 			Run: runFingerprint,
 		},
 		Scenario{
-			Name:    "robustness",
+			Name: "robustness", Single: true,
 			Pairing: func(a, _ *PeerSpec) string { return a.Name },
-			Applies: func(a, b *PeerSpec) string {
-				if a != b {
-					return "single-peer scenario"
-				}
-				return ""
-			},
-			Run: runRobustness,
+			Applies: func(a, b *PeerSpec) string { return "" },
+			Run:     runRobustness,
 		},
 	)
+	for _, proto := range []string{"pqxdh", "x3dh"} {
+		out = append(out, Scenario{
+			Name: "transcript-" + proto, Single: true,
+			Pairing: func(a, _ *PeerSpec) string { return "recording→" + a.Name },
+			Applies: func(a, _ *PeerSpec) string { return needFeature(proto, a, a) },
+			Run:     func(r *run) error { return runTranscript(r, proto) },
+		})
+	}
 	return out
 }
 
