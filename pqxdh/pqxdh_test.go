@@ -178,6 +178,7 @@ func TestLowOrderKeysRejected(t *testing.T) {
 	for _, mutate := range []func(*pqxdh.BobKeys){
 		func(k *pqxdh.BobKeys) { k.IdentityKey = zero },
 		func(k *pqxdh.BobKeys) { k.SignedPreKey = zero },
+		func(k *pqxdh.BobKeys) { k.OneTimePreKey, _ = keys.NewPublicKey(append([]byte{1}, make([]byte, 31)...)) }, // u = 1, order 4
 	} {
 		p := pub
 		mutate(&p)

@@ -99,6 +99,15 @@ func TestLowOrderKeysRejected(t *testing.T) {
 	_, _, err = x3dh.Initiate(ikA, nil, x3dh.BobKeys{IdentityKey: zero, SignedPreKey: spkB.PublicKey()})
 	require.ErrorIs(t, err, keys.ErrInvalidKeyAgreement)
 
+	// u = 1 has order 4; clamped scalars are multiples of 8, so X25519
+	// gives all zeros too.
+	var one [32]byte
+	one[0] = 1
+	orderFour, err := keys.NewPublicKey(one[:])
+	require.NoError(t, err)
+	_, _, err = x3dh.Initiate(ikA, nil, x3dh.BobKeys{IdentityKey: ikB.PublicKey(), SignedPreKey: spkB.PublicKey(), OneTimePreKey: orderFour})
+	require.ErrorIs(t, err, keys.ErrInvalidKeyAgreement)
+
 	_, err = x3dh.Respond(ikB, spkB, nil, x3dh.Message{IdentityKey: ikA.PublicKey(), BaseKey: zero})
 	require.ErrorIs(t, err, keys.ErrInvalidKeyAgreement)
 	assert.NotContains(t, err.Error(), hex.EncodeToString(ikB.Bytes()))
