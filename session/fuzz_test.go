@@ -88,9 +88,9 @@ func FuzzParseRecord(f *testing.F) {
 }
 
 // decryptFixture is Bob's side of an established session with Alice, plus
-// a fresh bundle of Bob's that Alice has started a second session from, so
-// that PreKey messages reach real pre-keys. Each fuzz input runs against a
-// fresh store holding exactly this state.
+// a fresh bundle of Bob's that Alice has started new PQXDH and X3DH
+// sessions from, so that PreKey messages reach real pre-keys. Each fuzz
+// input runs against a fresh store holding exactly this state.
 type decryptFixture struct {
 	bobID    *keys.PrivateKey
 	alice    session.Address
@@ -123,7 +123,7 @@ func (fx *decryptFixture) manager(tb testing.TB) (*session.Manager, *session.Mem
 // the peer's identity as they were.
 func FuzzDecrypt(f *testing.F) {
 	ctx := context.Background()
-	alice := newParty(f, "alice", 1, session.TrustOnFirstUse)
+	alice := newParty(f, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
 	bob := newParty(f, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
 	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, false, kem.Kyber1024)))
 	first := alice.send(f, bob, "first")
@@ -152,8 +152,13 @@ func FuzzDecrypt(f *testing.F) {
 	require.NoError(f, err)
 	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, nb))
 	fresh := alice.send(f, bob, "new session")
+	// And an X3DH session from the same signed and one-time pre-keys.
+	nb3, err := prekey.NewBundle(2, 1, bob.id.PublicKey(), fx.spk, fx.opk, nil)
+	require.NoError(f, err)
+	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, nb3))
+	fresh3 := alice.send(f, bob, "new X3DH session")
 
-	for _, ct := range []session.Ciphertext{first, old, pending, skipped, fresh} {
+	for _, ct := range []session.Ciphertext{first, old, pending, skipped, fresh, fresh3} {
 		f.Add(ct.Bytes)
 	}
 	f.Add([]byte{})
