@@ -18,6 +18,24 @@ func VZeroUpper() {
 	}
 }
 
+// UpperStateDirty reports whether the upper halves of the YMM registers are
+// currently in use (not in their initial, zeroed configuration), as the
+// processor's XINUSE bitmap (XGETBV with ECX = 1) says. ok is false when that
+// cannot be observed (no AVX, or no XGETBV ECX = 1). It is meant for tests
+// that check a function leaves the state clean.
+func UpperStateDirty() (dirty, ok bool) {
+	if !hasAVX {
+		return false, false
+	}
+	inuse, ok := xinuse()
+	return inuse&4 != 0, ok
+}
+
+// xinuse reads XINUSE; implemented in vzeroupper_amd64.s.
+//
+//go:noescape
+func xinuse() (inuse uint32, ok bool)
+
 // avxUsable runs CPUID and XGETBV; implemented in vzeroupper_amd64.s.
 //
 //go:noescape
@@ -28,3 +46,9 @@ func avxUsable() bool
 //
 //go:noescape
 func vzeroupper()
+
+// dirtyUpper leaves the upper YMM halves in use, like assembly that omits
+// VZEROUPPER; tests only. Implemented in vzeroupper_amd64.s.
+//
+//go:noescape
+func dirtyUpper()
