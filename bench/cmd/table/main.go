@@ -178,7 +178,9 @@ func write(w io.Writer, r results) {
 			}
 		}
 	}
-	table(w, rows)
+	if len(rows) > 1 {
+		table(w, rows)
+	}
 
 	var fnames []string
 	for name := range r {
@@ -188,7 +190,9 @@ func write(w io.Writer, r results) {
 	}
 	if len(fnames) > 0 {
 		slices.Sort(fnames)
-		fmt.Fprintln(w)
+		if len(rows) > 1 {
+			fmt.Fprintln(w)
+		}
 		frows := [][]string{{"floor", "time", "allocs"}}
 		for _, f := range fnames {
 			frows = append(frows, []string{f, r.timeCell("Floor/" + f), r.allocCell("Floor/" + f)})
