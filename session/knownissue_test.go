@@ -1,0 +1,82 @@
+package session_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/session"
+)
+
+// knownIssue skips a test that documents an open issue unless
+// SESSION_KNOWN_ISSUES is set, so that the suite stays green until it is
+// fixed: SESSION_KNOWN_ISSUES=1 go test -run TestKnownIssue ./session
+func knownIssue(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("SESSION_KNOWN_ISSUES") == "" {
+		t.Skip("known issue: " + what)
+	}
+}
+
+// replaceField returns a PreKeySignalMessage with field num replaced by a
+// bytes field holding v.
+func replaceField(t *testing.T, msg []byte, num protowire.Number, v []byte) []byte {
+	t.Helper()
+	out := []byte{msg[0]}
+	body := msg[1:]
+	for len(body) > 0 {
+		n, typ, tl := protowire.ConsumeTag(body)
+		require.GreaterOrEqual(t, tl, 0)
+		vl := protowire.ConsumeFieldValue(n, typ, body[tl:])
+		require.GreaterOrEqual(t, vl, 0)
+		if n == num {
+			out = protowire.AppendTag(out, num, protowire.BytesType)
+			out = protowire.AppendBytes(out, v)
+		} else {
+			out = append(out, body[:tl+vl]...)
+		}
+		body = body[tl+vl:]
+	}
+	return out
+}
+
+// A PreKey message whose base key matches an existing session is decrypted
+// with that session, whose MAC covers the identity key stored in the
+// session, not the identity_key field of the PreKey message. Manager then
+// saves the message's identity_key as the peer's identity. Anyone on the
+// path can therefore rewrite that field of an in-flight PreKey message and,
+// with an identity store that trusts incoming keys (TrustAll here; Signal's
+// apps trust every key in the Receiving direction), make Bob record a key
+// of their choosing as Alice's identity, changing the safety number Bob
+// sees. Under TrustOnFirstUse the message is rejected instead (a lost
+// message, not a changed identity).
+//
+// Expected: the identity saved after a PreKey message is the one the
+// decrypting session is bound to (or a message whose identity_key differs
+// from it is rejected).
+func TestKnownIssuePreKeyIdentityNotBoundToSession(t *testing.T) {
+	knownIssue(t, "PreKey message identity_key is saved without checking it against the session that decrypted it")
+	ctx := context.Background()
+	alice := newParty(t, "alice", 1, session.TrustAll)
+	bob := newParty(t, "bob", 2, session.TrustAll)
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	c1 := alice.send(t, bob, "one")
+	c2 := alice.send(t, bob, "two")
+	assert.Equal(t, "one", bob.recv(t, alice, c1))
+
+	mallory, err := keys.GeneratePrivateKey()
+	require.NoError(t, err)
+	forged := session.Ciphertext{Type: c2.Type, Bytes: replaceField(t, c2.Bytes, 3, mallory.PublicKey().Bytes())}
+	_, _ = bob.m.Decrypt(ctx, alice.addr, forged)
+
+	got, ok, err := bob.store.Identity(ctx, alice.addr)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, alice.id.PublicKey(), got, "Bob still holds Alice's identity key")
+}
