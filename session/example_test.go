@@ -197,3 +197,29 @@ func ExampleParseRecord() {
 	// after the restart
 	// truncated: true
 }
+
+// X3DH (version 3) sessions are off by default, as in current libsignal: a
+// bundle without a Kyber pre-key is refused unless the Manager was created
+// WithX3DH(true).
+func ExampleWithX3DH() {
+	ctx := context.Background()
+	bobAddr := session.Address{Name: "bob", DeviceID: 1}
+	bobID := must(keys.GeneratePrivateKey())
+	spk := must(prekey.GenerateSignedPreKey(bobID, 1, time.Now()))
+	x3dhBundle := must(prekey.NewBundle(2222, 1, bobID.PublicKey(), spk, nil, nil))
+	fmt.Println("bundle version:", x3dhBundle.Version())
+
+	_, _, pqOnly := newDevice(1111)
+	err := pqOnly.ProcessBundle(ctx, bobAddr, x3dhBundle)
+	fmt.Println("default:", errors.Is(err, session.ErrX3DHDisabled))
+
+	aliceID := must(keys.GeneratePrivateKey())
+	store := session.NewMemoryStore(aliceID, 1111, session.TrustOnFirstUse)
+	legacy := must(session.New(store.Stores(), session.WithX3DH(true)))
+	err = legacy.ProcessBundle(ctx, bobAddr, x3dhBundle)
+	fmt.Println("WithX3DH(true):", err)
+	// Output:
+	// bundle version: 3
+	// default: true
+	// WithX3DH(true): <nil>
+}
