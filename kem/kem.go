@@ -143,7 +143,9 @@ var (
 var errSeedLength = errors.New("kem: invalid seed length")
 
 // encapsulator and decapsulator are satisfied by the circl key types of both
-// algorithms. Their methods panic on wrong lengths; callers check first.
+// algorithms (*kyber1024.PublicKey and *mlkem1024.PublicKey, and the
+// PrivateKey types). Their methods panic on wrong lengths; callers check
+// first.
 type encapsulator interface {
 	EncapsulateTo(ct, ss, seed []byte)
 }
@@ -252,7 +254,13 @@ func (pk *PublicKey) encapsulate(m *[mSize]byte) ([]byte, [SharedSecretSize]byte
 	defer cpu.VZeroUpper()
 	ct := make([]byte, CiphertextSize)
 	ct[0] = pk.b[0]
-	pk.enc.EncapsulateTo(ct[1:], ss[:], m[:])
+	// Concrete calls, so that ss and m do not escape to the heap.
+	switch k := pk.enc.(type) {
+	case *kyber1024.PublicKey:
+		k.EncapsulateTo(ct[1:], ss[:], m[:])
+	case *mlkem1024.PublicKey:
+		k.EncapsulateTo(ct[1:], ss[:], m[:])
+	}
 	return ct, ss, nil
 }
 
@@ -417,7 +425,13 @@ func (sk *SecretKey) Decapsulate(ciphertext []byte) ([SharedSecretSize]byte, err
 		return ss, fmt.Errorf("%w: %d bytes, want %d", ErrCiphertextLength, len(ciphertext), CiphertextSize)
 	}
 	defer cpu.VZeroUpper()
-	sk.dec.DecapsulateTo(ss[:], ciphertext[1:])
+	// Concrete calls, so that ss does not escape to the heap.
+	switch k := sk.dec.(type) {
+	case *kyber1024.PrivateKey:
+		k.DecapsulateTo(ss[:], ciphertext[1:])
+	case *mlkem1024.PrivateKey:
+		k.DecapsulateTo(ss[:], ciphertext[1:])
+	}
 	return ss, nil
 }
 
