@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -79,4 +81,70 @@ func TestKnownIssuePreKeyIdentityNotBoundToSession(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, alice.id.PublicKey(), got, "Bob still holds Alice's identity key")
+}
+
+// barrierPreKeys makes every LoadPreKey wait until n loads have started (or
+// a second has passed), to make an interleaving of two decryptions certain.
+type barrierPreKeys struct {
+	session.PreKeyStore
+	arrived chan struct{}
+	n       int
+}
+
+func (b *barrierPreKeys) LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord, error) {
+	r, err := b.PreKeyStore.LoadPreKey(ctx, id)
+	b.arrived <- struct{}{}
+	deadline := time.After(time.Second)
+	for len(b.arrived) < b.n {
+		select {
+		case <-deadline:
+			return r, err
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return r, err
+}
+
+// Operations on different peers run in parallel, and the one-time pre-key
+// is loaded before and removed after the decryption, with nothing in
+// between that claims it. So when the same one-time pre-key reaches Bob in
+// PreKey messages from two different peers at once (a server handed it out
+// twice), both sessions are set up with it; one after the other, the
+// second would fail with ErrInvalidPreKeyID.
+//
+// Expected: at most one of the two succeeds.
+func TestKnownIssueOneTimePreKeyUsedTwiceConcurrently(t *testing.T) {
+	knownIssue(t, "a one-time pre-key can be used by two peers whose PreKey messages are decrypted concurrently")
+	ctx := context.Background()
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	bundle := bob.bundle(t, true, kem.Kyber1024)
+	a1 := newParty(t, "alice1", 11, session.TrustOnFirstUse)
+	a2 := newParty(t, "alice2", 12, session.TrustOnFirstUse)
+	require.NoError(t, a1.m.ProcessBundle(ctx, bob.addr, bundle))
+	require.NoError(t, a2.m.ProcessBundle(ctx, bob.addr, bundle))
+	c1, c2 := a1.send(t, bob, "from 1"), a2.send(t, bob, "from 2")
+
+	stores := bob.store.Stores()
+	stores.PreKeys = &barrierPreKeys{PreKeyStore: stores.PreKeys, arrived: make(chan struct{}, 2), n: 2}
+	m, err := session.New(stores)
+	require.NoError(t, err)
+	errs := make(chan error, 2)
+	for _, x := range []struct {
+		from *party
+		ct   session.Ciphertext
+	}{{a1, c1}, {a2, c2}} {
+		go func() {
+			_, err := m.Decrypt(ctx, x.from.addr, x.ct)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range 2 {
+		if err := <-errs; err == nil {
+			ok++
+		} else {
+			assert.ErrorIs(t, err, session.ErrInvalidPreKeyID)
+		}
+	}
+	assert.Equal(t, 1, ok, "one PreKey message uses the one-time pre-key, the other is refused")
 }
