@@ -54,11 +54,11 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 			h.kyberPreKeyID = s.pendingKyber.PreKeyID
 			h.kyberCiphertext = s.pendingKyber.Ciphertext
 		}
-		dst = appendPreKeyHeader(dst, s.version, &h, innerLen)
+		dst = appendPreKeyHeader(dst, s.versionByte(), &h, innerLen)
 	}
 
 	start := len(dst)
-	dst = append(dst, versionByte(s.version))
+	dst = append(dst, s.versionByte())
 	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, keys.PublicKeySize)
 	dst = s.sender.pub.AppendBytes(dst)

@@ -332,8 +332,8 @@ type preKeyHeader struct {
 // SignalMessage, innerLen bytes) the caller appends next, followed by
 // appendPreKeyTrailer. Fields are written in ascending tag order, as
 // libsignal writes them.
-func appendPreKeyHeader(dst []byte, version uint8, h *preKeyHeader, innerLen int) []byte {
-	dst = append(dst, versionByte(version))
+func appendPreKeyHeader(dst []byte, vb byte, h *preKeyHeader, innerLen int) []byte {
+	dst = append(dst, vb)
 	if h.hasPreKeyID {
 		dst = protowire.AppendTag(dst, 1, protowire.VarintType)
 		dst = protowire.AppendVarint(dst, uint64(h.preKeyID))

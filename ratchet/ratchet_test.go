@@ -244,3 +244,23 @@ func TestFormatHidesSecrets(t *testing.T) {
 	assert.NotContains(t, out, "rootKey")
 	assert.Contains(t, out, "ratchet.State(version=4")
 }
+
+func TestLegacyVersionByte(t *testing.T) {
+	for _, v := range []uint8{ratchet.VersionX3DH, ratchet.VersionPQXDH} {
+		alice, bob := newPair(t, v)
+		alice.SetLegacyVersionByte(true)
+		ct, typ, err := alice.Encrypt(nil, []byte("hi"))
+		require.NoError(t, err)
+		want := byte(0x44)
+		if v == ratchet.VersionX3DH {
+			want = 0x33
+		}
+		assert.Equal(t, want, ct[0])
+		m, err := parseAny(t, typ, ct)
+		require.NoError(t, err)
+		assert.Equal(t, want, m.Bytes()[0])
+		pt, err := bob.Decrypt(nil, &m)
+		require.NoError(t, err)
+		assert.Equal(t, "hi", string(pt))
+	}
+}

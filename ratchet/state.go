@@ -44,6 +44,8 @@ type State struct {
 
 	// unlimitedJumps lifts MaxForwardJumps (note-to-self sessions).
 	unlimitedJumps bool
+	// legacyVersionByte writes 0x33 rather than 0x34 for version 3.
+	legacyVersionByte bool
 	// newKey draws ratchet key pairs; tests replace it.
 	newKey func() (*keys.PrivateKey, error)
 }
@@ -287,6 +289,21 @@ func (s *State) ClearPendingPreKey() {
 // SetUnlimitedJumps lifts MaxForwardJumps, as libsignal does for a
 // note-to-self session (same identity and same account on both ends).
 func (s *State) SetUnlimitedJumps(on bool) { s.unlimitedJumps = on }
+
+// SetLegacyVersionByte chooses the first byte of the messages a version 3
+// (X3DH) state writes: 0x33, as libsignal-protocol-java and WhatsApp-style
+// stacks write it (go.mau.fi/libsignal verifies MACs only over 0x33), or by
+// default 0x34, as current libsignal writes it. Receivers read only the high
+// nibble, so libsignal and this package accept both. It has no effect on
+// version 4 and is not part of the encoded state.
+func (s *State) SetLegacyVersionByte(on bool) { s.legacyVersionByte = on }
+
+func (s *State) versionByte() byte {
+	if s.legacyVersionByte && s.version == VersionX3DH {
+		return VersionX3DH<<4 | VersionX3DH
+	}
+	return versionByte(s.version)
+}
 
 // Clone returns a deep copy of s.
 func (s *State) Clone() *State {

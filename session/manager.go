@@ -48,6 +48,14 @@ type Option func(*Manager)
 // as in current libsignal.
 func WithX3DH(enabled bool) Option { return func(m *Manager) { m.allowX3DH = enabled } }
 
+// WithLegacyVersion3Byte makes version 3 (X3DH) messages start with 0x33,
+// as libsignal-protocol-java and WhatsApp-style stacks write them, rather
+// than libsignal's 0x34. go.mau.fi/libsignal v0.2.1 verifies MACs only over
+// 0x33; libsignal and this package accept both.
+func WithLegacyVersion3Byte(enabled bool) Option {
+	return func(m *Manager) { m.legacyV3Byte = enabled }
+}
+
 // WithClock sets the clock used for session timestamps and the
 // unacknowledged-session limit.
 func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
@@ -57,8 +65,10 @@ func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = 
 type Manager struct {
 	stores    Stores
 	allowX3DH bool
-	now       func() time.Time
-	locks     sync.Map // Address -> *sync.Mutex
+	// legacyV3Byte selects 0x33 for version 3 messages.
+	legacyV3Byte bool
+	now          func() time.Time
+	locks        sync.Map // Address -> *sync.Mutex
 }
 
 // New returns a Manager over the given stores. Every store must be set.
@@ -191,6 +201,7 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 	} else if !ok {
 		return Ciphertext{}, &UntrustedIdentityError{Address: addr}
 	}
+	s.SetLegacyVersionByte(m.legacyV3Byte)
 	out, typ, err := s.Encrypt(nil, plaintext)
 	if err != nil {
 		return Ciphertext{}, err

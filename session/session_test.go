@@ -290,3 +290,19 @@ func TestConcurrentPeers(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestLegacyVersion3Byte(t *testing.T) {
+	ctx := context.Background()
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true), session.WithLegacyVersion3Byte(true))
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, 0)))
+	ct := alice.send(t, bob, "hi")
+	assert.Equal(t, byte(0x33), ct.Bytes[0])
+	assert.Equal(t, "hi", bob.recv(t, alice, ct))
+	r := bob.send(t, alice, "default byte")
+	assert.Equal(t, byte(0x34), r.Bytes[0])
+	assert.Equal(t, "default byte", alice.recv(t, bob, r))
+	ct = alice.send(t, bob, "whisper")
+	assert.Equal(t, byte(0x33), ct.Bytes[0])
+	assert.Equal(t, "whisper", bob.recv(t, alice, ct))
+}

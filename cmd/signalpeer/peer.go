@@ -200,7 +200,9 @@ func (p *peer) init(req params) (map[string]any, error) {
 		return nil, badf("trust: want \"all\" or \"tofu\"")
 	}
 	store := session.NewMemoryStore(id, regID, trust)
-	mgr, err := session.New(store.Stores(), session.WithX3DH(true))
+	// Version 3 messages start with 0x33, as WhatsApp-style stacks write
+	// them, so that go.mau.fi/libsignal can verify them too.
+	mgr, err := session.New(store.Stores(), session.WithX3DH(true), session.WithLegacyVersion3Byte(true))
 	if err != nil {
 		return nil, err
 	}
