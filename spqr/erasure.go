@@ -60,8 +60,9 @@ func (e *encoder) chunk(i uint16) [chunkSize]byte {
 		return out
 	}
 	if e.polys[0] == nil {
+		basis := lagrangeBasis(len(e.pts[0]))
 		for p := range numPolys {
-			e.polys[p] = interpolateCoeffs(e.pts[p])
+			e.polys[p] = combine(basis, e.pts[p])
 			e.pts[p] = nil
 		}
 	}
@@ -82,10 +83,10 @@ func (e *encoder) next() (uint16, [chunkSize]byte) {
 	return i, c
 }
 
-// interpolateCoeffs returns the coefficients (constant term first) of the
-// polynomial of degree < len(ys) through (x, ys[x]) for x = 0..len(ys)-1.
-func interpolateCoeffs(ys []uint16) []uint16 {
-	k := len(ys)
+// lagrangeBasis returns, for the points x = 0..k-1, the coefficients
+// (constant term first) of the Lagrange basis polynomials
+// l_j(X) = prod_{m != j} (X - m) / (j - m).
+func lagrangeBasis(k int) [][]uint16 {
 	// full = prod_j (X - j).
 	full := make([]uint16, k+1)
 	full[0] = 1
@@ -96,19 +97,35 @@ func interpolateCoeffs(ys []uint16) []uint16 {
 		}
 		full[0] = gfMul(full[0], uint16(j))
 	}
-	out := make([]uint16, k)
-	q := make([]uint16, k)
+	basis := make([][]uint16, k)
 	for j := range k {
 		// q = full / (X - j) by synthetic division.
+		q := make([]uint16, k)
 		var carry uint16
 		for d := k; d >= 1; d-- {
 			carry = full[d] ^ gfMul(carry, uint16(j))
 			q[d-1] = carry
 		}
-		// denominator prod_{m != j} (j - m) = q(j).
-		scale := gfDiv(ys[j], evalPoly(q, uint16(j)))
-		for d := range k {
-			out[d] ^= gfMul(q[d], scale)
+		// q(j) = prod_{m != j} (j - m).
+		inv := gfInv(evalPoly(q, uint16(j)))
+		for d := range q {
+			q[d] = gfMul(q[d], inv)
+		}
+		basis[j] = q
+	}
+	return basis
+}
+
+// combine returns sum_j ys[j] · basis[j], the coefficients of the
+// polynomial through (j, ys[j]).
+func combine(basis [][]uint16, ys []uint16) []uint16 {
+	out := make([]uint16, len(ys))
+	for j, y := range ys {
+		if y == 0 {
+			continue
+		}
+		for d, c := range basis[j] {
+			out[d] ^= gfMul(c, y)
 		}
 	}
 	return out
@@ -177,16 +194,29 @@ func (d *decoder) decode() []byte {
 	}
 	k := d.k()
 	out := make([]byte, 2*int(d.ptsNeeded))
+	var (
+		baseXs  []uint16
+		weights [][]uint16 // weights[x][j] for the current base
+	)
 	for p := range numPolys {
 		pts := d.pts[p]
 		base := pts[:k] // the k lowest-x points
+		if weights == nil || !sameXs(baseXs, base) {
+			baseXs = baseXs[:0]
+			for _, pt := range base {
+				baseXs = append(baseXs, pt.x)
+			}
+			weights = lagrangeWeights(baseXs, k)
+		}
 		for x := range k {
 			var y uint16
 			at, found := slices.BinarySearchFunc(pts, uint16(x), func(a point, x uint16) int { return int(a.x) - int(x) })
 			if found {
 				y = pts[at].y
 			} else {
-				y = lagrangeAt(base, uint16(x))
+				for j, pt := range base {
+					y ^= gfMul(weights[x][j], pt.y)
+				}
 			}
 			binary.BigEndian.PutUint16(out[2*(x*numPolys+p):], y)
 		}
@@ -194,19 +224,44 @@ func (d *decoder) decode() []byte {
 	return out
 }
 
-// lagrangeAt evaluates at x the polynomial through pts (distinct x values).
-func lagrangeAt(pts []point, x uint16) uint16 {
-	var r uint16
-	for j, pj := range pts {
-		num, den := uint16(1), uint16(1)
-		for m, pm := range pts {
-			if m == j {
-				continue
-			}
-			num = gfMul(num, x^pm.x)
-			den = gfMul(den, pj.x^pm.x)
-		}
-		r ^= gfMul(pj.y, gfDiv(num, den))
+func sameXs(xs []uint16, pts []point) bool {
+	if len(xs) != len(pts) {
+		return false
 	}
-	return r
+	for i, pt := range pts {
+		if xs[i] != pt.x {
+			return false
+		}
+	}
+	return true
+}
+
+// lagrangeWeights returns w[x][j] = prod_{m != j} (x - xs[m]) / (xs[j] - xs[m])
+// for x = 0..k-1 (rows for x in xs are left nil: those values are stored).
+func lagrangeWeights(xs []uint16, k int) [][]uint16 {
+	den := make([]uint16, len(xs))
+	for j, xj := range xs {
+		d := uint16(1)
+		for m, xm := range xs {
+			if m != j {
+				d = gfMul(d, xj^xm)
+			}
+		}
+		den[j] = d
+	}
+	w := make([][]uint16, k)
+	for x := range k {
+		if slices.Contains(xs, uint16(x)) {
+			continue
+		}
+		all := uint16(1) // prod_m (x - xs[m]), non-zero as x is not in xs
+		for _, xm := range xs {
+			all = gfMul(all, uint16(x)^xm)
+		}
+		w[x] = make([]uint16, len(xs))
+		for j, xj := range xs {
+			w[x][j] = gfDiv(all, gfMul(uint16(x)^xj, den[j]))
+		}
+	}
+	return w
 }

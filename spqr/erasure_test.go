@@ -27,6 +27,10 @@ func TestGF16(t *testing.T) {
 		assert.Equal(t, uint16(1), gfMul(a, gfInv(a)), "inverse of %#x", a)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		a, b := uint16(r.Uint32()), uint16(r.Uint32())
+		require.Equal(t, gfMulSlow(a, b), gfMul(a, b), "%#x * %#x", a, b)
+	}
 	for range 1000 {
 		a, b, c := uint16(r.Uint32()), uint16(r.Uint32()), uint16(r.Uint32())
 		assert.Equal(t, gfMul(a, b), gfMul(b, a))

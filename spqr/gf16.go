@@ -1,10 +1,13 @@
 package spqr
 
+import "sync"
+
 // GF(2^16) arithmetic for the erasure code (SPQR.md §6).
 //
 // Elements are u16 values whose bit i is the coefficient of x^i; the field is
 // GF(2)[x] / (x^16 + x^12 + x^3 + x + 1). No secret data goes through this
-// field, so the code is not constant time.
+// field, so the code is not constant time: multiplication uses log/exp
+// tables (256 KiB, built on first use).
 
 // gfPoly is the reduction polynomial x^16 + x^12 + x^3 + x + 1.
 const gfPoly = 0x1100b
@@ -12,8 +15,8 @@ const gfPoly = 0x1100b
 // gfAdd returns a + b (and a - b) in GF(2^16).
 func gfAdd(a, b uint16) uint16 { return a ^ b }
 
-// gfMul returns a · b in GF(2^16).
-func gfMul(a, b uint16) uint16 {
+// gfMulSlow returns a · b by shift-and-add with reduction.
+func gfMulSlow(a, b uint16) uint16 {
 	var p uint32
 	x, y := uint32(a), uint32(b)
 	for y != 0 {
@@ -29,16 +32,55 @@ func gfMul(a, b uint16) uint16 {
 	return uint16(p)
 }
 
+var (
+	gfOnce sync.Once
+	gfExp  *[2 * 65535]uint16 // gfExp[i] = g^i, doubled to skip a reduction
+	gfLog  *[65536]uint16     // gfLog[g^i] = i; gfLog[0] unused
+)
+
+// gfInit builds the tables from the smallest generator of the
+// multiplicative group.
+func gfInit() {
+	exp := new([2 * 65535]uint16)
+	log := new([65536]uint16)
+	for g := uint16(2); ; g++ {
+		x := uint16(1)
+		ok := true
+		for i := range 65535 {
+			if x == 1 && i != 0 {
+				ok = false
+				break
+			}
+			exp[i] = x
+			x = gfMulSlow(x, g)
+		}
+		if ok {
+			break
+		}
+	}
+	for i := range 65535 {
+		exp[65535+i] = exp[i]
+		log[exp[i]] = uint16(i)
+	}
+	gfExp, gfLog = exp, log
+}
+
+// gfMul returns a · b in GF(2^16).
+func gfMul(a, b uint16) uint16 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	gfOnce.Do(gfInit)
+	return gfExp[int(gfLog[a])+int(gfLog[b])]
+}
+
 // gfInv returns a^(2^16-2), the inverse of a, and 0 for a = 0.
 func gfInv(a uint16) uint16 {
-	// a^(2^16-2) = a^(2+4+...+2^15) = product of a^(2^i), i = 1..15.
-	var r uint16 = 1
-	sq := a
-	for range 15 {
-		sq = gfMul(sq, sq)
-		r = gfMul(r, sq)
+	if a == 0 {
+		return 0
 	}
-	return r
+	gfOnce.Do(gfInit)
+	return gfExp[65535-int(gfLog[a])]
 }
 
 // gfDiv returns a / b = a · b^(2^16-2); division by zero gives 0.

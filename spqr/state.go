@@ -2,6 +2,7 @@ package spqr
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -127,10 +128,19 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-// appendMessageField appends a present sub-message built by f.
+// appendMessageField appends a present sub-message built by f, written in
+// place after a one-byte length that is widened afterwards if needed.
 func appendMessageField(b []byte, num protowire.Number, f func([]byte) []byte) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, f(nil))
+	start := len(b)
+	b = f(append(b, 0))
+	n := len(b) - start - 1
+	if sz := protowire.SizeVarint(uint64(n)); sz > 1 {
+		b = append(b, make([]byte, sz-1)...)
+		copy(b[start+sz:], b[start+1:start+1+n])
+	}
+	protowire.AppendVarint(b[start:start], uint64(n))
+	return b
 }
 
 func appendParams(b []byte, p ChainParams) []byte {
@@ -658,4 +668,23 @@ func parseState(b []byte) (*state, error) {
 		return nil, ErrStateDecode
 	}
 	return st, nil
+}
+
+// Format prints the public shape of the state, never key material.
+func (st state) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.state{negotiating: %t, chain: %t", st.neg != nil, st.chain != nil)
+	if st.scka != nil {
+		fmt.Fprintf(f, ", kind: %d, epoch: %d", st.scka.kind, st.scka.epoch)
+	}
+	fmt.Fprint(f, "}")
+}
+
+// Format prints the state kind and epoch, never key material.
+func (s scka) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.scka{kind: %d, epoch: %d}", s.kind, s.epoch)
+}
+
+// Format prints no key material.
+func (n negotiation) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.negotiation{dir: %v, min_version: %d}", n.dir, n.minVersion)
 }

@@ -1,6 +1,7 @@
 package spqr
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +96,24 @@ func TestStateRejectsGarbage(t *testing.T) {
 	require.ErrorIs(t, err, ErrStateDecode)
 	_, err = parseState([]byte{0x1a, 0x00}) // v1 present but empty
 	require.ErrorIs(t, err, ErrStateDecode)
+}
+
+func TestFormatHidesSecrets(t *testing.T) {
+	_, b := fixtures(t)
+	st, err := parseState(b)
+	require.NoError(t, err)
+	neg := negotiation{authKey: authKey29, dir: B2A, minVersion: 1}
+	for _, s := range []string{
+		fmt.Sprintf("%v %+v %#v %s", *st, *st, *st, *st),
+		fmt.Sprintf("%v %+v %#v", *st.scka, *st.scka, *st.scka),
+		fmt.Sprintf("%v %+v %#v", neg, neg, neg),
+		fmt.Sprintf("%v %+v %#v", *st.chain, *st.chain, *st.chain),
+	} {
+		assert.NotContains(t, s, "41") // 0x29 as decimal
+		assert.NotContains(t, s, "29 29")
+		for _, secret := range [][]byte{st.scka.auth.root[:], st.scka.auth.mac[:], st.scka.es[esSize-mSize:], st.chain.nextRoot[:]} {
+			assert.NotContains(t, s, fmt.Sprintf("%x", secret[:4]))
+			assert.NotContains(t, s, fmt.Sprint(secret[:4])[1:8])
+		}
+	}
 }
