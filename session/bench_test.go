@@ -3,12 +3,47 @@ package session_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/session"
 )
+
+// cpuMeter reports the process CPU time per operation as cpu-ns/op, which,
+// unlike ns/op, does not grow when other processes compete for the CPU. CPU
+// time spent while the timer is stopped is left out.
+type cpuMeter struct {
+	b             *testing.B
+	start, paused time.Duration
+	pausedAt      time.Duration
+}
+
+// meter turns on allocation reporting and starts a cpuMeter; call it just
+// before the benchmark loop and done after it.
+func meter(b *testing.B) *cpuMeter {
+	b.ReportAllocs()
+	return &cpuMeter{b: b, start: cpuTime()}
+}
+
+// stop stops the benchmark timer and the meter.
+func (m *cpuMeter) stop() {
+	m.b.StopTimer()
+	m.pausedAt = cpuTime()
+}
+
+// resume restarts the meter and the benchmark timer.
+func (m *cpuMeter) resume() {
+	m.paused += cpuTime() - m.pausedAt
+	m.b.StartTimer()
+}
+
+func (m *cpuMeter) done() {
+	if d := cpuTime() - m.start - m.paused; d > 0 && m.b.N > 0 {
+		m.b.ReportMetric(float64(d.Nanoseconds())/float64(m.b.N), "cpu-ns/op")
+	}
+}
 
 // BenchmarkSessionSetup measures what it costs to start a session: Alice
 // processes Bob's bundle and encrypts her first message, and Bob decrypts
@@ -30,7 +65,7 @@ func BenchmarkSessionSetup(b *testing.B) {
 			opk, err := bob.store.LoadPreKey(ctx, opkID)
 			require.NoError(b, err)
 			msg := []byte("hello")
-			b.ReportAllocs()
+			cpu := meter(b)
 			for b.Loop() {
 				if err := alice.m.ProcessBundle(ctx, bob.addr, bundle); err != nil {
 					b.Fatal(err)
@@ -43,14 +78,15 @@ func BenchmarkSessionSetup(b *testing.B) {
 					b.Fatal(err)
 				}
 
-				b.StopTimer()
+				cpu.stop()
 				alice.store.DeleteSession(bob.addr)
 				bob.store.DeleteSession(alice.addr)
 				if err := bob.store.StorePreKey(ctx, opk); err != nil {
 					b.Fatal(err)
 				}
-				b.StartTimer()
+				cpu.resume()
 			}
+			cpu.done()
 		})
 	}
 }
@@ -76,12 +112,13 @@ func BenchmarkSessionEncrypt(b *testing.B) {
 		alice, bob := established(b)
 		msg := make([]byte, 100)
 		b.SetBytes(int64(len(msg)))
-		b.ReportAllocs()
+		cpu := meter(b)
 		for b.Loop() {
 			if _, err := alice.m.Encrypt(ctx, bob.addr, msg); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.done()
 	})
 }
 
@@ -95,10 +132,10 @@ func BenchmarkSessionDecrypt(b *testing.B) {
 		msg := make([]byte, 100)
 		var queue []session.Ciphertext
 		b.SetBytes(int64(len(msg)))
-		b.ReportAllocs()
+		cpu := meter(b)
 		for b.Loop() {
 			if len(queue) == 0 {
-				b.StopTimer()
+				cpu.stop()
 				for range 512 {
 					ct, err := alice.m.Encrypt(ctx, bob.addr, msg)
 					if err != nil {
@@ -106,13 +143,14 @@ func BenchmarkSessionDecrypt(b *testing.B) {
 					}
 					queue = append(queue, ct)
 				}
-				b.StartTimer()
+				cpu.resume()
 			}
 			if _, err := bob.m.Decrypt(ctx, alice.addr, queue[0]); err != nil {
 				b.Fatal(err)
 			}
 			queue = queue[1:]
 		}
+		cpu.done()
 	})
 }
 
@@ -154,21 +192,23 @@ func BenchmarkRecord(b *testing.B) {
 		b.Run("Encode/"+c.name, func(b *testing.B) {
 			rec, err := session.ParseRecord(c.rec)
 			require.NoError(b, err)
-			b.ReportAllocs()
+			cpu := meter(b)
 			for b.Loop() {
 				if _, err := rec.MarshalBinary(); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.done()
 			b.ReportMetric(float64(len(c.rec)), "record-bytes")
 		})
 		b.Run("Decode/"+c.name, func(b *testing.B) {
-			b.ReportAllocs()
+			cpu := meter(b)
 			for b.Loop() {
 				if _, err := session.ParseRecord(c.rec); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.done()
 			b.ReportMetric(float64(len(c.rec)), "record-bytes")
 		})
 	}
