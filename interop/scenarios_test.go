@@ -450,7 +450,7 @@ func runCorrupt(r *run) error {
 		}
 		m := q[len(q)-1]
 		rcv, snd := c.p[1-from], c.p[from]
-		for _, bad := range corruptions(r.rng, m.ct, m.typ) {
+		for _, bad := range corruptions(r.rng, m.ct, m.typ, rcv.peer.Spec.MACOverReserialization) {
 			rep, err := rcv.peer.Call("decrypt", map[string]any{"peer": snd.name, "ciphertext": hex.EncodeToString(bad.ct), "type": bad.typ})
 			if err != nil {
 				return fmt.Errorf("%s on %s: %w", rcv.peer.Spec.Name, bad.what, err)
@@ -478,7 +478,10 @@ type corrupted struct {
 // bit flips (its low nibble is not covered by go.mau.fi/libsignal's MAC), and
 // PreKey messages only get structural damage, since their outer fields (such
 // as the registration id) are not authenticated.
-func corruptions(rng *mrand.Rand, ct []byte, typ int64) []corrupted {
+//
+// With tailOnly the bit flips hit only the last ciphertext block and the
+// MAC (see PeerSpec.MACOverReserialization).
+func corruptions(rng *mrand.Rand, ct []byte, typ int64, tailOnly bool) []corrupted {
 	var out []corrupted
 	add := func(what string, b []byte, t int64) { out = append(out, corrupted{what, b, t}) }
 	clone := func() []byte { return bytes.Clone(ct) }
@@ -507,6 +510,9 @@ func corruptions(rng *mrand.Rand, ct []byte, typ int64) []corrupted {
 		for range 24 {
 			v := clone()
 			i := 1 + rng.IntN(len(v)-1)
+			if tailOnly && len(v) > 25 {
+				i = len(v) - 24 + rng.IntN(24)
+			}
 			v[i] ^= 1 << rng.IntN(8)
 			add(fmt.Sprintf("bit flip at %d", i), v, typ)
 		}
