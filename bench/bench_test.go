@@ -9,6 +9,7 @@ import (
 	"go.mau.fi/libsignal/ecc"
 	"go.mau.fi/libsignal/keys/identity"
 	"go.mau.fi/libsignal/protocol"
+	"go.mau.fi/libsignal/state/record"
 
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
@@ -63,7 +64,8 @@ func TestSetup(t *testing.T) {
 	}{{"X3DH", 0, 3}, {"PQXDH", kem.Kyber1024, 4}} {
 		t.Run("signal/"+c.name, func(t *testing.T) {
 			alice, bob := newSigPeer(t, "alice", 1), newSigPeer(t, "bob", 2)
-			raw := bob.publish(t, 2, 7, c.kyber)
+			raw := bob.publish(t, 1, 7, c.kyber)
+			raw = append(raw, bob.publish(t, 1, 8, c.kyber)...) // a second batch, as the benchmark publishes
 			require.Len(t, raw, 2)
 			for _, r := range raw {
 				w, got := setupSignal(ctx, t, alice, bob, r, pt)
@@ -77,7 +79,8 @@ func TestSetup(t *testing.T) {
 	}
 	t.Run("mau/X3DH", func(t *testing.T) {
 		alice, bob := newMauPeer(t, "alice", 1), newMauPeer(t, "bob", 2)
-		raw := bob.publish(t, 2, 7)
+		raw := bob.publish(t, 1, 7)
+		raw = append(raw, bob.publish(t, 1, 8)...) // a second batch, as the benchmark publishes
 		for i := range raw {
 			w, got := setupMau(ctx, t, alice, bob, &raw[i], pt)
 			assert.Equal(t, protocol.PREKEY_TYPE, w.typ)
@@ -128,4 +131,18 @@ func TestMauStoreKeepsBytes(t *testing.T) {
 	require.NoError(t, err)
 	r.ArchiveCurrentState()
 	assert.Equal(t, before, alice.record(t, bob))
+}
+
+// TestMauSignedPreKeyRecordLosesPublicKey documents why mauPeer keeps its
+// signed pre-key: go.mau.fi/libsignal v0.2.1 reads a serialized signed
+// pre-key record's public key back wrong. If this test fails, the library
+// was fixed and mauPeer could read the key from its store.
+func TestMauSignedPreKeyRecordLosesPublicKey(t *testing.T) {
+	kp, err := ecc.GenerateKeyPair()
+	require.NoError(t, err)
+	r := record.NewSignedPreKey(1, 0, kp, [64]byte{}, mauSerializer.SignedPreKeyRecord)
+	back, err := record.NewSignedPreKeyFromBytes(r.Serialize(), mauSerializer.SignedPreKeyRecord)
+	require.NoError(t, err)
+	assert.Equal(t, kp.PrivateKey().Serialize(), back.KeyPair().PrivateKey().Serialize())
+	assert.NotEqual(t, kp.PublicKey().Serialize(), back.KeyPair().PublicKey().Serialize())
 }
