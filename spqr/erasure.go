@@ -41,14 +41,6 @@ func newEncoder(msg []byte) *encoder {
 	return e
 }
 
-// k returns the number of points per polynomial.
-func (e *encoder) k() int {
-	if e.pts[0] != nil {
-		return len(e.pts[0])
-	}
-	return len(e.polys[0])
-}
-
 // chunk returns chunk i without advancing the encoder (it may switch the
 // encoder to the polynomial form).
 func (e *encoder) chunk(i uint16) [chunkSize]byte {

@@ -253,11 +253,100 @@ func FuzzState(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// A parsed state re-parses after marshalling and never panics.
+		// A parsed state re-parses after marshalling to the same encoding,
+		// and Send and Recv never panic and return no state on error.
 		out := st.marshal()
-		_, err = parseState(out)
+		again, err := parseState(out)
 		require.NoError(t, err)
-		_, _, _, _ = SendWithRandom(in, chacha(1))
-		_, _, _ = Recv(in, msg)
+		assert.Equal(t, out, again.marshal())
+		if st, key, _, err := SendWithRandom(in, chacha(1)); err != nil {
+			assert.Nil(t, st)
+			assert.Nil(t, key)
+		}
+		if st, key, err := Recv(in, msg); err != nil {
+			assert.Nil(t, st)
+			assert.Nil(t, key)
+		}
 	})
+}
+
+// lockstepTamper runs lockstep traffic, applying tamper to every message
+// before delivery, until a Recv fails or n round trips pass.
+func lockstepTamper(t *testing.T, n int, tamper func(from string, m *message)) error {
+	t.Helper()
+	a, b := newParties()
+	r := chacha(77)
+	for range n {
+		for _, pair := range [][2]*party{{a, b}, {b, a}} {
+			from, to := pair[0], pair[1]
+			st, _, msg, err := SendWithRandom(from.state, r)
+			require.NoError(t, err)
+			from.state = st
+			m, err := parseMessage(msg)
+			require.NoError(t, err)
+			tamper(from.name, &m)
+			st, _, err = Recv(to.state, appendMessage(nil, &m))
+			if err != nil {
+				return err
+			}
+			to.state = st
+		}
+	}
+	return nil
+}
+
+func TestTamperedProtocolData(t *testing.T) {
+	// Control: without tampering, traffic flows.
+	require.NoError(t, lockstepTamper(t, 200, func(string, *message) {}))
+	// The last CT2 chunk is the ciphertext MAC.
+	err := lockstepTamper(t, 200, func(_ string, m *message) {
+		if m.typ == payloadCt2 && m.chunkIdx == 4 {
+			m.chunk[0] ^= 1
+		}
+	})
+	require.ErrorIs(t, err, ErrErroneousData)
+	// A modified ct2 changes the decapsulated secret, so the MAC fails too.
+	err = lockstepTamper(t, 200, func(_ string, m *message) {
+		if m.typ == payloadCt2 && m.chunkIdx == 0 {
+			m.chunk[0] ^= 1
+		}
+	})
+	require.ErrorIs(t, err, ErrErroneousData)
+	// An EK that does not match the authenticated header.
+	err = lockstepTamper(t, 200, func(_ string, m *message) {
+		if (m.typ == payloadEk || m.typ == payloadEkCt1Ack) && m.chunkIdx == 0 {
+			m.chunk[3] ^= 1
+		}
+	})
+	require.ErrorIs(t, err, ErrErroneousData)
+	// A tampered header (in a later epoch too: epoch 2's header from B).
+	err = lockstepTamper(t, 200, func(from string, m *message) {
+		if from == "B" && m.typ == payloadHdr && m.chunkIdx == 1 {
+			m.chunk[9] ^= 1
+		}
+	})
+	require.ErrorIs(t, err, ErrErroneousData)
+}
+
+func TestChainParamsAndDirection(t *testing.T) {
+	assert.Equal(t, "A2B", A2B.String())
+	assert.Equal(t, "B2A", B2A.String())
+	assert.Equal(t, "Direction(7)", Direction(7).String())
+	assert.Equal(t, ChainParams{}, ChainParams{MaxJump: DefaultMaxJump, MaxOOOKeys: DefaultMaxOOOKeys}.normalized())
+	// A note-to-self session allows any jump; a small MaxJump does not.
+	self := ChainParams{MaxJump: 0xffffffff}
+	a := Init(testAuthKey, A2B, self)
+	b := Init(testAuthKey, B2A, self)
+	var msg []byte
+	var key *[32]byte
+	var err error
+	for range 150 {
+		a, key, msg, err = Send(a)
+		require.NoError(t, err)
+	}
+	_, got, err := Recv(b, msg)
+	require.NoError(t, err)
+	assert.Equal(t, key, got)
+	_, _, err = Recv(Init(testAuthKey, B2A, ChainParams{MaxJump: 100}), msg)
+	require.ErrorIs(t, err, ErrKeyJump)
 }
