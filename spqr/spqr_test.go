@@ -350,3 +350,52 @@ func TestChainParamsAndDirection(t *testing.T) {
 	_, _, err = Recv(Init(testAuthKey, B2A, ChainParams{MaxJump: 100}), msg)
 	require.ErrorIs(t, err, ErrKeyJump)
 }
+
+// FuzzInteraction reads its input as a script for two parties: each byte
+// either makes one party send or delivers (or re-delivers) one of the
+// messages in flight to it. Every successful delivery must give the
+// sender's key, and a message is never accepted twice.
+func FuzzInteraction(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 0, 1, 2, 3})
+	f.Add(bytes.Repeat([]byte{0, 0x41, 0x10, 0x51}, 100))
+	f.Add(bytes.Repeat([]byte{0, 0, 0x41, 0x10, 0x10, 0x51, 0x90}, 80))
+	f.Fuzz(func(t *testing.T, script []byte) {
+		if len(script) > 2000 {
+			return
+		}
+		a, b := newParties()
+		type sent struct {
+			inflight
+			done bool
+		}
+		queues := map[*party][]*sent{}
+		rnd := chacha(3)
+		for _, op := range script {
+			from, to := a, b
+			if op&1 == 1 {
+				from, to = b, a
+			}
+			if op&0x0e == 0 {
+				st, key, msg, err := SendWithRandom(from.state, rnd)
+				require.NoError(t, err)
+				from.state = st
+				queues[to] = append(queues[to], &sent{inflight: inflight{msg, key}})
+				continue
+			}
+			q := queues[from]
+			if len(q) == 0 {
+				continue
+			}
+			in := q[int(op>>4)%len(q)]
+			st, key, err := Recv(from.state, in.msg)
+			if err != nil {
+				assert.Nil(t, st)
+				continue
+			}
+			require.False(t, in.done, "message accepted twice")
+			require.Equal(t, in.key, key)
+			in.done = true
+			from.state = st
+		}
+	})
+}
