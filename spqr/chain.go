@@ -55,7 +55,11 @@ func (d Direction) String() string {
 // mean the defaults ([DefaultMaxJump], [DefaultMaxOOOKeys]). libsignal uses
 // the defaults, and MaxJump = math.MaxUint32 for note-to-self sessions.
 type ChainParams struct {
-	MaxJump    uint32
+	// MaxJump is the largest accepted gap between a received message index
+	// and the last index of its chain.
+	MaxJump uint32
+	// MaxOOOKeys is how far behind the newest index a late message may be;
+	// keys of skipped indices within that window are kept.
 	MaxOOOKeys uint32
 }
 

@@ -16,6 +16,32 @@
 // SignalMessage.pq_ratchet. On error the returned state is nil and the
 // caller keeps its old one.
 //
+// # Integration with the Double Ratchet
+//
+// libsignal (the "Triple Ratchet") calls [Send] exactly once per encrypted
+// message and [Recv] once per decrypted message, before checking its MAC;
+// the key, when present, is the salt of the HKDF that derives the message
+// keys from the chain-key seed. The new SPQR state is committed together
+// with the Double Ratchet state, only when decryption succeeds. A session
+// whose state is empty (created without SPQR) stays classical: Send gives no
+// message and no key, and Recv ignores SPQR data. A session created with
+// [Init] requires SPQR data on every message: Recv of an empty message fails
+// with [ErrMinimumVersion] (before the first message was received) or
+// [ErrVersionMismatch] (after).
+//
+// # State compatibility
+//
+// States written by Signal's implementation parse and re-encode byte for
+// byte. One part of them is implementation-specific: the 2080-byte
+// encapsulation state "es" of the send_ct side, which libcrux stores as its
+// internal r_hat and e2 polynomials followed by the 32-byte message m. This
+// package only needs m (it recomputes the rest from m and the header), and it
+// writes es as hdr || zeros || m. Consequently a libcrux-written state in the
+// EkReceivedCt1Sampled step (which no longer holds the header) is rejected
+// with [ErrStateDecode], and states written here while the send_ct side is
+// between ct1 and ct2 (Ct1Sampled, EkReceivedCt1Sampled, Ct1Acknowledged)
+// cannot be continued by libsignal. All other states move freely.
+//
 // [The ML-KEM Braid Protocol]: https://signal.org/docs/specifications/mlkembraid/
 // [Signal Protocol and Post-Quantum Ratchets]: https://signal.org/blog/spqr/
 package spqr

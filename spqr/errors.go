@@ -2,7 +2,7 @@ package spqr
 
 import "errors"
 
-// Errors returned by [Send], [Recv] and [Init]. They carry no key material.
+// Errors returned by [Send] and [Recv]. They carry no key material.
 // libsignal treats every error except [ErrStateDecode] like a MAC failure
 // (InvalidMessage); ErrStateDecode means the stored state is corrupt.
 var (
