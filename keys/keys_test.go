@@ -283,3 +283,14 @@ func BenchmarkGeneratePrivateKey(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkIsCanonical(b *testing.B) {
+	k, _ := GeneratePrivateKey()
+	pub := k.PublicKey()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !pub.IsCanonical() {
+			b.Fatal("not canonical")
+		}
+	}
+}

@@ -21,6 +21,17 @@ const (
 	PreKeyType MessageType = 3
 )
 
+// String returns "whisper" or "prekey".
+func (t MessageType) String() string {
+	switch t {
+	case WhisperType:
+		return "whisper"
+	case PreKeyType:
+		return "prekey"
+	}
+	return fmt.Sprintf("MessageType(%d)", int(t))
+}
+
 // Message versions.
 const (
 	// VersionX3DH is the version of sessions set up with X3DH.

@@ -1,8 +1,10 @@
 package ratchet
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -39,7 +41,7 @@ const (
 
 // MarshalBinary returns the state in libsignal's SessionStructure encoding.
 func (s *State) MarshalBinary() ([]byte, error) {
-	return s.AppendBinary(make([]byte, 0, s.size()))
+	return s.AppendBinary(nil)
 }
 
 func (s *State) size() int {
@@ -48,13 +50,14 @@ func (s *State) size() int {
 		n += len(s.pendingKyber.Ciphertext) + 8
 	}
 	for _, r := range s.receivers {
-		n += 80 + len(r.skipped)*40
+		n += 80 + len(r.skipped)*42
 	}
 	return n
 }
 
 // AppendBinary appends the state's SessionStructure encoding to dst.
 func (s *State) AppendBinary(dst []byte) ([]byte, error) {
+	dst = slices.Grow(dst, s.size())
 	dst = appendUint(dst, 1, uint64(s.version))
 	dst = appendBytes(dst, 2, s.localIdentity.Bytes())
 	if !s.remoteIdentity.IsZero() {
@@ -147,7 +150,8 @@ func appendMessage(b []byte, num protowire.Number, body func([]byte) []byte) []b
 	b = body(b)
 	n := len(b) - at - 1
 	if w := protowire.SizeVarint(uint64(n)); w > 1 {
-		b = append(b, make([]byte, w-1)...)
+		var zeros [binary.MaxVarintLen64]byte
+		b = append(b, zeros[:w-1]...)
 		copy(b[at+w:], b[at+1:at+1+n])
 	}
 	protowire.AppendVarint(b[at:at], uint64(n))

@@ -3,6 +3,19 @@ package session
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ratchetlab/signal/ratchet"
+)
+
+// Errors of the ratchet that a Manager returns as they are, repeated here
+// so that callers need not import package ratchet.
+var (
+	// ErrDecryption is returned for every cryptographic rejection of a
+	// message (bad MAC, bad padding, no state that decrypts it).
+	ErrDecryption = ratchet.ErrDecryption
+	// ErrDuplicateMessage is returned for a message already decrypted (or
+	// whose key was evicted).
+	ErrDuplicateMessage = ratchet.ErrDuplicateMessage
 )
 
 var (

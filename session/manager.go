@@ -69,6 +69,9 @@ type Manager struct {
 	legacyV3Byte bool
 	now          func() time.Time
 	locks        sync.Map // Address -> *sync.Mutex
+	// preKeyMu serializes PreKey message processing across peers, so that
+	// a one-time pre-key handed out twice is consumed at most once.
+	preKeyMu sync.Mutex
 }
 
 // New returns a Manager over the given stores. Every store must be set.
@@ -301,6 +304,8 @@ func trialDecrypt(rec *Record, msg *ratchet.Message) ([]byte, *ratchet.State, er
 
 func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.PreKeyMessage) ([]byte, error) {
 	defer m.lock(addr)()
+	m.preKeyMu.Lock()
+	defer m.preKeyMu.Unlock()
 	ids := m.stores.Identity
 	if ok, err := ids.IsTrustedIdentity(ctx, addr, pm.IdentityKey, Receiving); err != nil {
 		return nil, err
@@ -336,6 +341,12 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.P
 			return nil, err
 		}
 		newSession = true
+	}
+	// The MAC binds the message to the identity stored in the state, not
+	// to the PreKey message's identity_key field, which is not
+	// authenticated when an existing state is reused: require them to agree.
+	if !rec.current.RemoteIdentity().Equal(pm.IdentityKey) {
+		return nil, ratchet.ErrDecryption
 	}
 	pt, err := rec.current.Decrypt(nil, &pm.Message)
 	if err != nil {

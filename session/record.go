@@ -74,11 +74,12 @@ func ParseRecord(b []byte) (*Record, error) {
 
 // MarshalBinary encodes the record in libsignal's RecordStructure encoding.
 func (r *Record) MarshalBinary() ([]byte, error) {
-	n := 0
+	n := 8
 	for _, p := range r.previous {
 		n += len(p) + 4
 	}
-	return r.AppendBinary(make([]byte, 0, n+1024))
+	// The current state's AppendBinary grows the buffer to its own size.
+	return r.AppendBinary(make([]byte, 0, n))
 }
 
 // AppendBinary appends the record's encoding to dst.

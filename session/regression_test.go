@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -15,16 +14,6 @@ import (
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/session"
 )
-
-// knownIssue skips a test that documents an open issue unless
-// SESSION_KNOWN_ISSUES is set, so that the suite stays green until it is
-// fixed: SESSION_KNOWN_ISSUES=1 go test -run TestKnownIssue ./session
-func knownIssue(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("SESSION_KNOWN_ISSUES") == "" {
-		t.Skip("known issue: " + what)
-	}
-}
 
 // replaceField returns a PreKeySignalMessage with field num replaced by a
 // bytes field holding v.
@@ -62,8 +51,7 @@ func replaceField(t *testing.T, msg []byte, num protowire.Number, v []byte) []by
 // Expected: the identity saved after a PreKey message is the one the
 // decrypting session is bound to (or a message whose identity_key differs
 // from it is rejected).
-func TestKnownIssuePreKeyIdentityNotBoundToSession(t *testing.T) {
-	knownIssue(t, "PreKey message identity_key is saved without checking it against the session that decrypted it")
+func TestPreKeyIdentityBoundToSession(t *testing.T) {
 	ctx := context.Background()
 	alice := newParty(t, "alice", 1, session.TrustAll)
 	bob := newParty(t, "bob", 2, session.TrustAll)
@@ -75,7 +63,10 @@ func TestKnownIssuePreKeyIdentityNotBoundToSession(t *testing.T) {
 	mallory, err := keys.GeneratePrivateKey()
 	require.NoError(t, err)
 	forged := session.Ciphertext{Type: c2.Type, Bytes: replaceField(t, c2.Bytes, 3, mallory.PublicKey().Bytes())}
-	_, _ = bob.m.Decrypt(ctx, alice.addr, forged)
+	_, err = bob.m.Decrypt(ctx, alice.addr, forged)
+	require.ErrorIs(t, err, session.ErrDecryption)
+	// The genuine message still decrypts.
+	assert.Equal(t, "two", bob.recv(t, alice, c2))
 
 	got, ok, err := bob.store.Identity(ctx, alice.addr)
 	require.NoError(t, err)
@@ -113,8 +104,7 @@ func (b *barrierPreKeys) LoadPreKey(ctx context.Context, id uint32) (*prekey.Pre
 // second would fail with ErrInvalidPreKeyID.
 //
 // Expected: at most one of the two succeeds.
-func TestKnownIssueOneTimePreKeyUsedTwiceConcurrently(t *testing.T) {
-	knownIssue(t, "a one-time pre-key can be used by two peers whose PreKey messages are decrypted concurrently")
+func TestOneTimePreKeyUsedOnceUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
 	bundle := bob.bundle(t, true, kem.Kyber1024)
