@@ -118,8 +118,29 @@ func (p *modelParty) predict(m *modelMsg, commit bool) outcome {
 	return ok
 }
 
+// chooser draws the schedule's choices: a seeded PRNG in the property test,
+// the fuzzer's bytes in FuzzSchedule.
+type chooser interface{ IntN(n int) int }
+
+// byteChooser reads choices from fuzz input, two bytes each; once the input
+// is used up every choice is 0.
+type byteChooser struct{ b []byte }
+
+func (c *byteChooser) IntN(n int) int {
+	if len(c.b) < 2 {
+		c.b = nil
+		return 0
+	}
+	v := int(c.b[0])<<8 | int(c.b[1])
+	c.b = c.b[2:]
+	return v % n
+}
+
 func runSchedule(t *testing.T, seed uint64, steps int) (delivered, failed int) {
-	r := rand.New(rand.NewPCG(seed, 4))
+	return playSchedule(t, rand.New(rand.NewPCG(seed, 4)), seed, steps)
+}
+
+func playSchedule(t *testing.T, r chooser, seed uint64, steps int) (delivered, failed int) {
 	version := uint8(ratchet.VersionX3DH + r.IntN(2))
 	as, bs := newPair(t, version)
 	parties := [2]*modelParty{
@@ -234,4 +255,18 @@ func TestPropertyRandomSchedules(t *testing.T) {
 	t.Logf("%d schedules: %d messages delivered, %d rejected as expected", schedules, delivered, failed)
 	require.Greater(t, delivered, schedules*10)
 	require.Greater(t, failed, schedules)
+}
+
+// FuzzSchedule is the differential target: the fuzzer's bytes choose a
+// schedule of sends, bursts, deliveries, losses, duplicates and
+// corruptions, and every outcome must match the reference model above.
+func FuzzSchedule(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 50, 0, 3, 0, 40, 0, 0, 0, 60, 0, 80})
+	f.Add(bytes.Repeat([]byte{0, 31, 0, 1, 0, 2, 0, 70}, 20))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 600 {
+			b = b[:600]
+		}
+		playSchedule(t, &byteChooser{b: b}, 0, len(b)/4)
+	})
 }
