@@ -32,15 +32,14 @@
 // # State compatibility
 //
 // States written by Signal's implementation parse and re-encode byte for
-// byte. One part of them is implementation-specific: the 2080-byte
-// encapsulation state "es" of the send_ct side, which libcrux stores as its
-// internal r_hat and e2 polynomials followed by the 32-byte message m. This
-// package only needs m (it recomputes the rest from m and the header), and it
-// writes es as hdr || zeros || m. Consequently a libcrux-written state in the
-// EkReceivedCt1Sampled step (which no longer holds the header) is rejected
-// with [ErrStateDecode], and states written here while the send_ct side is
-// between ct1 and ct2 (Ct1Sampled, EkReceivedCt1Sampled, Ct1Acknowledged)
-// cannot be continued by libsignal. All other states move freely.
+// byte, and states written here use the same encoding. The one
+// implementation-specific part is the 2080-byte encapsulation state "es" of
+// the send_ct side, which libcrux stores as its r_hat and e2 polynomials
+// (256 × i16 each) followed by the 32-byte message m. This package writes
+// the same polynomials (centred representatives, little-endian; libcrux's
+// own coefficients are not fully reduced, so those bytes can differ while
+// the values modulo q agree) and reads both the current layout and the
+// byte-swapped one of old libcrux versions (libcrux issue 1275).
 //
 // [The ML-KEM Braid Protocol]: https://signal.org/docs/specifications/mlkembraid/
 // [Signal Protocol and Post-Quantum Ratchets]: https://signal.org/blog/spqr/

@@ -33,10 +33,6 @@ const (
 	ct2MsgSize = ct2Size + macSize // CT2: ct2 || mac_ct
 )
 
-// goESMarker: an encapsulation state written by this package holds hdr in
-// its first 64 bytes, zeros up to byte 2048, then m. libcrux's layout holds
-// r_hat and e2 there instead; both keep m in the last 32 bytes.
-
 // generate draws a 64-byte seed d || z and returns hdr, pk2 and the
 // 2400-byte FIPS 203 decapsulation key.
 func generate(rnd io.Reader) (hdr, ek, dk []byte, err error) {
@@ -73,8 +69,8 @@ func kpkeEncrypt(t []byte, hdr []byte, m []byte) (ct [kyber768.CiphertextSize]by
 	return ct, ss
 }
 
-// encaps1 draws m and returns ct1, the encapsulation state es (this
-// package's layout) and the shared secret.
+// encaps1 draws m and returns ct1, the encapsulation state es (in libcrux's
+// layout, see kpke.go) and the shared secret.
 func encaps1(hdr []byte, rnd io.Reader) (ct1, es []byte, ss [32]byte, err error) {
 	var m [mSize]byte
 	if _, err := io.ReadFull(rnd, m[:]); err != nil {
@@ -82,32 +78,20 @@ func encaps1(hdr []byte, rnd io.Reader) (ct1, es []byte, ss [32]byte, err error)
 	}
 	var zero [ekSize]byte
 	ct, ss := kpkeEncrypt(zero[:], hdr, m[:])
-	es = goES(hdr, m[:])
+	es = libcruxES(m[:], hdr[32:64])
 	clear(m[:])
 	return append([]byte(nil), ct[:ct1Size]...), es, ss, nil
 }
 
-// goES returns the encapsulation state hdr || 0… || m.
-func goES(hdr, m []byte) []byte {
-	es := make([]byte, esSize)
-	copy(es, hdr)
-	copy(es[esSize-mSize:], m)
-	return es
-}
-
-// esHeader returns the hdr stored in an es written by this package, or nil
-// for an es in libcrux's layout.
-func esHeader(es []byte) []byte {
-	for _, b := range es[hdrSize : esSize-mSize] {
-		if b != 0 {
-			return nil
-		}
-	}
-	return es[:hdrSize]
-}
-
-// encaps2 returns ct2 for pk2 = ek, given hdr and the es of encaps1.
+// encaps2 returns ct2 for pk2 = ek, given the es of encaps1 and, when the
+// state still holds it, hdr (then circl re-encrypts with r re-derived from
+// m; without it ct2 is computed from es's r_hat and e2). es and ek were
+// validated when they were parsed or received.
 func encaps2(ek, hdr, es []byte) []byte {
+	if hdr == nil {
+		ct2, _ := ct2FromES(ek, es)
+		return ct2
+	}
 	ct, ss := kpkeEncrypt(ek, hdr, es[esSize-mSize:])
 	clear(ss[:])
 	return append([]byte(nil), ct[ct1Size:]...)

@@ -170,7 +170,6 @@ func (s *scka) recv(m *message) (*epochSecretOut, error) {
 				s.toCt2Sampled()
 			case ek != nil:
 				s.ek = ek
-				s.es = goES(s.hdr, s.es[esSize-mSize:])
 				s.become(kindEkReceivedCt1Sampled)
 			case ack:
 				s.become(kindCt1Acknowledged)
@@ -252,11 +251,7 @@ func (s *scka) addEk(m *message) ([]byte, error) {
 
 // toCt2Sampled computes ct2 and its MAC and starts sending CT2.
 func (s *scka) toCt2Sampled() {
-	hdr := s.hdr
-	if hdr == nil {
-		hdr = esHeader(s.es)
-	}
-	ct2 := encaps2(s.ek, hdr, s.es)
+	ct2 := encaps2(s.ek, s.hdr, s.es)
 	mac := s.auth.macCt(s.epoch, s.ct1, ct2)
 	s.enc = newEncoder(append(ct2, mac[:]...))
 	s.become(kindCt2Sampled)

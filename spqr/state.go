@@ -594,8 +594,10 @@ func parseKind(s *scka, b []byte) error {
 	if !haveUC || (lay.encTag != 0 && s.enc == nil) || (lay.decTag != 0 && s.dec == nil) {
 		return ErrStateDecode
 	}
-	if s.es != nil && s.hdr == nil && esHeader(s.es) == nil {
-		// A libcrux-written es without the header cannot be continued.
+	if _, ok := esOrder(s.es); s.es != nil && !ok {
+		return ErrStateDecode
+	}
+	if s.kind == kindEkReceivedCt1Sampled && !ekValid(s.ek) {
 		return ErrStateDecode
 	}
 	return nil
