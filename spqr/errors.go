@@ -33,6 +33,9 @@ var (
 	// ErrMinimumVersion reports a message below the session's minimum SPQR
 	// version (for libsignal ≥ 0.92 sessions: any message without SPQR data).
 	ErrMinimumVersion = errors.New("spqr: message below minimum version")
+	// ErrRandomness reports a missing or invalid value given to
+	// [SendDeterministic].
+	ErrRandomness = errors.New("spqr: missing or invalid injected randomness")
 	// ErrChainNotAvailable reports a state with neither a chain nor the
 	// data to build one.
 	ErrChainNotAvailable = errors.New("spqr: chain not available")

@@ -50,6 +50,17 @@ func generate(rnd io.Reader) (hdr, ek, dk []byte, err error) {
 	return hdr, ek, dk, nil
 }
 
+// keyPairFromDK returns hdr, pk2 and a copy of a 2400-byte decapsulation
+// key given from outside (transcript replays), after checking it.
+func keyPairFromDK(dk []byte) (hdr, ek, dkCopy []byte, ok bool) {
+	var sk mlkem768.PrivateKey
+	if len(dk) != dkSize || sk.Unpack(dk) != nil || !ekValid(dk[1152:2304]) {
+		return nil, nil, nil, false
+	}
+	dkCopy = append([]byte(nil), dk...)
+	return append([]byte(nil), dk[2304:2368]...), append([]byte(nil), dk[1152:2304]...), dkCopy, true
+}
+
 // kpkeEncrypt runs K-PKE.Encrypt(t || rho, m, r) with r derived as in
 // ML-KEM.Encaps from m and H(ek) = hdr[32:64], and returns the ciphertext and
 // the shared secret K.

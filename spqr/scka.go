@@ -1,6 +1,7 @@
 package spqr
 
 import (
+	"bytes"
 	"io"
 )
 
@@ -59,15 +60,44 @@ func (s *scka) nextChunk(m *message, typ payloadType) {
 	m.chunkIdx, m.chunk = s.enc.next()
 }
 
+// entropy is where a send takes its randomness from: rnd, or for replays
+// the recorded decapsulation key and encapsulation message.
+type entropy struct {
+	rnd      io.Reader
+	injected bool
+	dk, m    []byte
+}
+
+func (e *entropy) keyPair() (hdr, ek, dk []byte, err error) {
+	if !e.injected {
+		return generate(e.rnd)
+	}
+	hdr, ek, dk, ok := keyPairFromDK(e.dk)
+	if !ok {
+		return nil, nil, nil, ErrRandomness
+	}
+	return hdr, ek, dk, nil
+}
+
+func (e *entropy) encaps1(hdr []byte) (ct1, es []byte, ss [32]byte, err error) {
+	if !e.injected {
+		return encaps1(hdr, e.rnd)
+	}
+	if len(e.m) != mSize {
+		return nil, nil, ss, ErrRandomness
+	}
+	return encaps1(hdr, bytes.NewReader(e.m))
+}
+
 // send advances the state by one outgoing message. It returns the message
 // (without chain index) and, when this send completes an epoch on the
 // send_ct side, the epoch secret.
-func (s *scka) send(rnd io.Reader) (message, *epochSecretOut, error) {
+func (s *scka) send(rnd *entropy) (message, *epochSecretOut, error) {
 	m := message{epoch: s.epoch, typ: payloadNone}
 	var out *epochSecretOut
 	switch s.kind {
 	case kindKeysUnsampled:
-		hdr, ek, dk, err := generate(rnd)
+		hdr, ek, dk, err := rnd.keyPair()
 		if err != nil {
 			return m, nil, err
 		}
@@ -87,7 +117,7 @@ func (s *scka) send(rnd io.Reader) (message, *epochSecretOut, error) {
 	case kindNoHeaderReceived, kindCt1Acknowledged:
 		m.typ = payloadNone
 	case kindHeaderReceived:
-		ct1, es, ss, err := encaps1(s.hdr, rnd)
+		ct1, es, ss, err := rnd.encaps1(s.hdr)
 		if err != nil {
 			return m, nil, err
 		}

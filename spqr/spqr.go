@@ -45,6 +45,21 @@ func Send(state []byte) (newState []byte, key *[32]byte, msg []byte, err error) 
 // seed d || z) when the send_ek side generates its key pair, 32 bytes (the
 // encapsulation message m) when the send_ct side produces ct1.
 func SendWithRandom(state []byte, rnd io.Reader) (newState []byte, key *[32]byte, msg []byte, err error) {
+	return send(state, &entropy{rnd: randReader(rnd)})
+}
+
+// SendDeterministic is [Send] for replaying a recorded conversation, with the
+// randomness libsignal stores in its records: when this send generates the
+// epoch's ML-KEM-768 key pair it uses dk, the 2400-byte FIPS 203
+// decapsulation key (the 64-byte seed behind it is not needed), and when it
+// encapsulates it uses m, the 32-byte encapsulation message. Values this
+// send does not need are ignored; a needed value that is nil or invalid
+// gives [ErrRandomness].
+func SendDeterministic(state, dk, m []byte) (newState []byte, key *[32]byte, msg []byte, err error) {
+	return send(state, &entropy{injected: true, dk: dk, m: m})
+}
+
+func send(state []byte, rnd *entropy) (newState []byte, key *[32]byte, msg []byte, err error) {
 	st, err := parseState(state)
 	if err != nil {
 		return nil, nil, nil, err
@@ -55,7 +70,7 @@ func SendWithRandom(state []byte, rnd io.Reader) (newState []byte, key *[32]byte
 	if st.scka == nil {
 		return nil, nil, nil, ErrStateDecode
 	}
-	m, sec, err := st.scka.send(randReader(rnd))
+	m, sec, err := st.scka.send(rnd)
 	if err != nil {
 		return nil, nil, nil, err
 	}
