@@ -19,7 +19,12 @@ import (
 //   - X25519Base: one key pair generation (random scalar, base-point
 //     multiplication).
 //   - Kyber1024Encapsulate / Kyber1024Decapsulate: circl's Kyber1024 (round
-//     3) with a fixed encapsulation seed, as the kem package uses it.
+//     3) with a fixed encapsulation seed and unpacked keys, as the kem
+//     package uses it.
+//   - Kyber1024UnpackPublic: unpacking a serialized public key, which
+//     expands the matrix A from its seed. A key that arrives as bytes (the
+//     bundle's Kyber pre-key; the public key inside a stored secret key,
+//     which decapsulation re-encrypts with) needs it once.
 //   - SHA256Block: one SHA-256 compression (sha256.Sum256 of 55 bytes: one
 //     padded block). HMAC-SHA256 over a short message costs four.
 //   - AES256Block: one AES-256 block encryption with an expanded key.
@@ -53,6 +58,15 @@ func BenchmarkFloor(b *testing.B) {
 	ct := make([]byte, kyber1024.CiphertextSize)
 	ss := make([]byte, kyber1024.SharedKeySize)
 	pk.EncapsulateTo(ct, ss, seed)
+	b.Run("Kyber1024UnpackPublic", func(b *testing.B) {
+		packed := make([]byte, kyber1024.PublicKeySize)
+		pk.Pack(packed)
+		var k kyber1024.PublicKey
+		b.ReportAllocs()
+		for b.Loop() {
+			k.Unpack(packed)
+		}
+	})
 	b.Run("Kyber1024Encapsulate", func(b *testing.B) {
 		ct, ss := make([]byte, len(ct)), make([]byte, len(ss))
 		b.ReportAllocs()

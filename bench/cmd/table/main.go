@@ -36,10 +36,14 @@ var floors = map[string][]term{
 	// and on the first message a ratchet step (1 key generation, 2 DH).
 	// Bundle: the signed pre-key signature.
 	"SessionSetupX3DH": {{3, "X25519Base"}, {11, "X25519"}, {1, "Ed25519Verify"}},
-	// As X3DH, plus one encapsulation and decapsulation and the Kyber
-	// pre-key signature.
-	"SessionSetupPQXDH": {{3, "X25519Base"}, {11, "X25519"}, {2, "Ed25519Verify"},
-		{1, "Kyber1024Encapsulate"}, {1, "Kyber1024Decapsulate"}},
+	// As X3DH, plus the Kyber pre-key signature, one encapsulation and
+	// decapsulation, and unpacking the two Kyber keys that arrive as
+	// bytes (Alice's from the bundle, Bob's from his store): each expands
+	// the matrix A. Bob's canonicity (torsion) check of Alice's base key,
+	// which libsignal makes for PQXDH, is a variable-base scalar
+	// multiplication: one more X25519.
+	"SessionSetupPQXDH": {{3, "X25519Base"}, {12, "X25519"}, {2, "Ed25519Verify"},
+		{1, "Kyber1024Encapsulate"}, {1, "Kyber1024Decapsulate"}, {2, "Kyber1024UnpackPublic"}},
 	// Issue 8's count: about 22 SHA-256 compressions (chain step, message
 	// keys, MAC) and 7 AES blocks (100 bytes padded to 112).
 	"Encrypt100": {{22, "SHA256Block"}, {7, "AES256Block"}},
