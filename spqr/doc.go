@@ -36,10 +36,9 @@
 // implementation-specific part is the 2080-byte encapsulation state "es" of
 // the send_ct side, which libcrux stores as its r_hat and e2 polynomials
 // (256 × i16 each) followed by the 32-byte message m. This package writes
-// the same polynomials (centred representatives, little-endian; libcrux's
-// own coefficients are not fully reduced, so those bytes can differ while
-// the values modulo q agree) and reads both the current layout and the
-// byte-swapped one of old libcrux versions (libcrux issue 1275).
+// the same bytes (checked against the states libsignal 0.103.0 wrote in a
+// recorded conversation) and reads both this layout and the byte-swapped
+// one of old libcrux versions (libcrux issue 1275).
 //
 // [The ML-KEM Braid Protocol]: https://signal.org/docs/specifications/mlkembraid/
 // [Signal Protocol and Post-Quantum Ratchets]: https://signal.org/blog/spqr/

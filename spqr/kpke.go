@@ -14,9 +14,9 @@ import (
 // Decompress1(m))) in the one state that no longer holds the header
 // (EkReceivedCt1Sampled), where r cannot be re-derived from m.
 //
-// libcrux keeps r_hat in the plain (non-Montgomery) NTT domain with
-// coefficients not fully reduced; any representative modulo q is
-// equivalent, and this package writes the centred one. States written by
+// libcrux keeps r_hat in the plain (non-Montgomery) NTT domain with centred
+// coefficients in [-(q-1)/2, (q-1)/2], as written here (checked byte for
+// byte against libsignal 0.103.0's states). States written by
 // old libcrux versions hold every i16 big-endian (libcrux issue 1275); they
 // are recognised by e2, whose coefficients lie in [-2, 2].
 

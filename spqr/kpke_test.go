@@ -37,6 +37,12 @@ func TestLibcruxES(t *testing.T) {
 		assert.Equal(t, int16(o.Uint16(es[off:])), int16(mo.Uint16(mine[off:])))
 	}
 	assert.Equal(t, es[esSize-mSize:], mine[esSize-mSize:])
+	// Byte for byte once swapped: libcrux also writes centred values.
+	swapped := append([]byte(nil), mine...)
+	for i := 0; i < esSize-mSize; i += 2 {
+		swapped[i], swapped[i+1] = swapped[i+1], swapped[i]
+	}
+	assert.Equal(t, es, swapped)
 
 	ek := sa.scka.dk[1152:2304]
 	viaCircl := encaps2(ek, sb.scka.hdr, es)
