@@ -158,3 +158,191 @@ func TestTranscriptMLKEM(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, n, 6)
 }
+
+// sent is one message of the in-order replay with the sender's key.
+type sent struct {
+	seq  int
+	from string
+	msg  []byte
+	key  *[32]byte
+}
+
+// replayAlice replays Alice's side in the recorded order (her sends use her
+// recorded randomness, and she receives Bob's recorded messages), and
+// returns every message with its key.
+func replayAlice(t *testing.T, s *testvectors.SPQRTranscriptSession) (authKey [32]byte, out []sent) {
+	t.Helper()
+	st, err := parseState(recordSPQRState(t, s.Records[0].Record))
+	require.NoError(t, err)
+	authKey = [32]byte(st.neg.authKey)
+	alice := Init(authKey, A2B, ChainParams{})
+	draws := map[int]testvectors.SPQRRandomness{}
+	for _, r := range s.Alice.SPQR {
+		draws[r.AtSeq] = r
+	}
+	for _, m := range s.Messages {
+		if m.From == "bob" {
+			var err error
+			alice, _, err = Recv(alice, m.PQRatchet())
+			require.NoError(t, err)
+			out = append(out, sent{seq: m.Seq, from: "bob", msg: m.PQRatchet()})
+			continue
+		}
+		d := draws[m.Seq]
+		var key *[32]byte
+		var msg []byte
+		alice, key, msg, err = SendDeterministic(alice, d.DK, d.M)
+		require.NoError(t, err)
+		out = append(out, sent{seq: m.Seq, from: "alice", msg: msg, key: key})
+	}
+	return authKey, out
+}
+
+// playBob runs Bob through a schedule of the replay's events: Alice
+// messages are delivered (their keys must match), Bob's sends must
+// reproduce the recorded messages. It returns the first failure.
+func playBob(authKey [32]byte, bobDraws map[int]testvectors.SPQRRandomness, schedule []sent) error {
+	bob := Init(authKey, B2A, ChainParams{})
+	for _, e := range schedule {
+		if e.from == "bob" {
+			d := bobDraws[e.seq]
+			st, _, msg, err := SendDeterministic(bob, d.DK, d.M)
+			if err != nil {
+				return fmt.Errorf("seq %d: send: %w", e.seq, err)
+			}
+			if !bytes.Equal(msg, e.msg) {
+				return fmt.Errorf("seq %d: Bob's SPQR message differs", e.seq)
+			}
+			bob = st
+			continue
+		}
+		st, key, err := Recv(bob, e.msg)
+		if err != nil {
+			return fmt.Errorf("seq %d: recv: %w", e.seq, err)
+		}
+		if key == nil || *key != *e.key {
+			return fmt.Errorf("seq %d: key differs", e.seq)
+		}
+		bob = st
+	}
+	return nil
+}
+
+// runsOf splits a replay into runs of consecutive messages of one sender.
+func runsOf(events []sent) [][]sent {
+	var runs [][]sent
+	for i, e := range events {
+		if i == 0 || e.from != events[i-1].from {
+			runs = append(runs, nil)
+		}
+		runs[len(runs)-1] = append(runs[len(runs)-1], e)
+	}
+	return runs
+}
+
+func flatten(runs [][]sent) []sent {
+	var out []sent
+	for _, r := range runs {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// TestTranscriptDeliveryOrders plays Bob under the delivery variations that
+// the transcript's validation checked with libsignal: shuffles inside each
+// Alice run, each Alice message dropped, each delivered one run late, and
+// duplicates. In all of them libsignal decrypted every delivered message and
+// Bob's replies stayed byte-identical; so must this package's SPQR.
+func TestTranscriptDeliveryOrders(t *testing.T) {
+	step := 1
+	if raceEnabled || testing.Short() {
+		step = 6
+	}
+	for _, s := range spqrTranscript(t).Sessions {
+		t.Run(s.Name, func(t *testing.T) {
+			authKey, events := replayAlice(t, &s)
+			bobDraws := map[int]testvectors.SPQRRandomness{}
+			for _, r := range s.Bob.SPQR {
+				bobDraws[r.AtSeq] = r
+			}
+			require.NoError(t, playBob(authKey, bobDraws, events), "in order")
+
+			r := chacha(uint64(len(events)))
+			for i := range 3 {
+				runs := runsOf(events)
+				for _, run := range runs {
+					if run[0].from == "alice" {
+						perm := randPerm(r, len(run))
+						shuffled := make([]sent, len(run))
+						for j, p := range perm {
+							shuffled[j] = run[p]
+						}
+						copy(run, shuffled)
+					}
+				}
+				require.NoError(t, playBob(authKey, bobDraws, flatten(runs)), "shuffle %d", i)
+			}
+
+			dropped, late := 0, 0
+			for k := 0; k < len(events); k += step {
+				if events[k].from != "alice" {
+					continue
+				}
+				schedule := append(append([]sent(nil), events[:k]...), events[k+1:]...)
+				require.NoError(t, playBob(authKey, bobDraws, schedule), "seq %d dropped", events[k].seq)
+				dropped++
+
+				// One run late: after Bob's next run and Alice's next run.
+				runs := runsOf(events)
+				ri, pos := 0, k
+				for pos >= len(runs[ri]) {
+					pos -= len(runs[ri])
+					ri++
+				}
+				if ri+2 >= len(runs) {
+					continue
+				}
+				msg := runs[ri][pos]
+				runs[ri] = append(append([]sent(nil), runs[ri][:pos]...), runs[ri][pos+1:]...)
+				runs[ri+2] = append(append([]sent(nil), runs[ri+2]...), msg)
+				require.NoError(t, playBob(authKey, bobDraws, flatten(runs)), "seq %d one run late", msg.seq)
+				late++
+			}
+			t.Logf("dropped %d, late %d", dropped, late)
+
+			// Duplicates: each Alice run re-delivered after itself is rejected.
+			bob := Init(authKey, B2A, ChainParams{})
+			for _, run := range runsOf(events) {
+				for _, e := range run {
+					var err error
+					if e.from == "bob" {
+						d := bobDraws[e.seq]
+						bob, _, _, err = SendDeterministic(bob, d.DK, d.M)
+					} else {
+						bob, _, err = Recv(bob, e.msg)
+					}
+					require.NoError(t, err)
+				}
+				if run[0].from == "alice" {
+					e := run[len(run)/2]
+					st, key, err := Recv(bob, e.msg)
+					require.ErrorIs(t, err, ErrKeyAlreadyRequested, "seq %d re-delivered", e.seq)
+					assert.Nil(t, st)
+					assert.Nil(t, key)
+				}
+			}
+		})
+	}
+}
+
+func randPerm(r interface{ Uint64() uint64 }, n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	for i := n - 1; i > 0; i-- {
+		j := int(r.Uint64() % uint64(i+1))
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
