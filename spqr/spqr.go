@@ -12,7 +12,8 @@ import (
 // libsignal's defaults; note-to-self sessions use MaxJump = math.MaxUint32).
 // The minimum version is V1: the session rejects messages without SPQR data,
 // as libsignal ≥ 0.92 does. An empty state (nil or []byte{}) is the V0
-// (classical) state and needs no Init.
+// (classical) state and needs no Init. A dir other than [B2A] is taken as
+// [A2B].
 func Init(authKey [32]byte, dir Direction, params ChainParams) []byte {
 	if dir != B2A {
 		dir = A2B
@@ -114,7 +115,7 @@ func Recv(state, msg []byte) (newState []byte, key *[32]byte, err error) {
 		return nil, nil, err
 	}
 	if msgV > versionV1 {
-		return bytes.Clone(state), nil, nil
+		return append([]byte{}, state...), nil, nil
 	}
 	if st == nil {
 		// The V0 state ignores V1 messages.

@@ -152,8 +152,16 @@ func TestRecvVersions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, st)
 	assert.Nil(t, key)
-	_, _, err = Recv(nil, []byte{1, 1, 1, 0})
+	st, key, err = Recv(nil, []byte{1, 1, 1, 0})
 	require.NoError(t, err)
+	assert.NotNil(t, st)
+	assert.Empty(t, st)
+	assert.Nil(t, key)
+	st, key, err = Recv(nil, []byte{7})
+	require.NoError(t, err)
+	assert.NotNil(t, st)
+	assert.Empty(t, st)
+	assert.Nil(t, key)
 }
 
 func TestRecvErrorsKeepState(t *testing.T) {
