@@ -40,8 +40,8 @@ func Send(state []byte) (newState []byte, key *[32]byte, msg []byte, err error) 
 	return SendWithRandom(state, nil)
 }
 
-// SendWithRandom is [Send] with an explicit randomness source, for known-answer
-// tests and transcript replays; nil means crypto/rand. A send reads from rnd
+// SendWithRandom is [Send] with an explicit randomness source, for
+// deterministic tests; nil means crypto/rand. A send reads from rnd
 // only when it starts an epoch's ML-KEM work: 64 bytes (the key-generation
 // seed d || z) when the send_ek side generates its key pair, 32 bytes (the
 // encapsulation message m) when the send_ct side produces ct1.

@@ -239,6 +239,9 @@ func FuzzRecv(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 0, 0})
+	for _, m := range spqrTranscript(f).Sessions[0].Messages[:40] {
+		f.Add(m.PQRatchet())
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		st, key, err := Recv(b.state, msg)
 		if err != nil {
@@ -257,6 +260,11 @@ func FuzzState(f *testing.F) {
 	f.Add(fb)
 	f.Add(Init(testAuthKey, A2B, ChainParams{}))
 	f.Add(Init(testAuthKey, B2A, ChainParams{MaxJump: 1}))
+	for _, s := range spqrTranscript(f).Sessions {
+		for _, r := range s.Records {
+			f.Add(recordSPQRState(f, r.Record))
+		}
+	}
 	msg := []byte{1, 1, 1, 5, 0}
 	msg = append(msg, make([]byte, 32)...)
 	f.Fuzz(func(t *testing.T, in []byte) {

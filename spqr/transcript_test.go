@@ -14,7 +14,7 @@ import (
 
 // recordSPQRState returns SessionStructure field 15 of a libsignal
 // SessionRecord's current session (RecordStructure field 1).
-func recordSPQRState(t *testing.T, record []byte) []byte {
+func recordSPQRState(t testing.TB, record []byte) []byte {
 	t.Helper()
 	field := func(b []byte, want protowire.Number) []byte {
 		var out []byte
@@ -29,7 +29,7 @@ func recordSPQRState(t *testing.T, record []byte) []byte {
 	return field(field(record, 1), 15)
 }
 
-func spqrTranscript(t *testing.T) *testvectors.SPQRTranscript {
+func spqrTranscript(t testing.TB) *testvectors.SPQRTranscript {
 	t.Helper()
 	tr, err := testvectors.LibsignalV0103SPQR()
 	require.NoError(t, err)
