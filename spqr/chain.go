@@ -283,3 +283,13 @@ func (h *chainHalf) gc(maxOOO uint64) {
 		off += histEntry
 	}
 }
+
+// Format prints the counter only, never key material.
+func (h chainHalf) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.chainHalf{ctr: %d, stored: %d}", h.ctr, len(h.prev)/histEntry)
+}
+
+// Format prints the counters only, never key material.
+func (l link) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.link{send: %v, recv: %v}", l.send, l.recv)
+}

@@ -2,6 +2,7 @@ package spqr
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 )
 
@@ -285,4 +286,14 @@ func (s *scka) toCt2Sampled() {
 	mac := s.auth.macCt(s.epoch, s.ct1, ct2)
 	s.enc = newEncoder(append(ct2, mac[:]...))
 	s.become(kindCt2Sampled)
+}
+
+// Format prints the epoch only, never the secret.
+func (e epochSecretOut) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.epochSecret{epoch: %d}", e.epoch)
+}
+
+// Format prints no randomness.
+func (e entropy) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "spqr.entropy{injected: %t}", e.injected)
 }

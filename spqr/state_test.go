@@ -108,10 +108,12 @@ func TestFormatHidesSecrets(t *testing.T) {
 		fmt.Sprintf("%v %+v %#v", *st.scka, *st.scka, *st.scka),
 		fmt.Sprintf("%v %+v %#v", neg, neg, neg),
 		fmt.Sprintf("%v %+v %#v", *st.chain, *st.chain, *st.chain),
+		fmt.Sprintf("%v %+v %#v", st.chain.links[1], st.chain.links[1].send, st.chain.links),
+		fmt.Sprintf("%v %+v", epochSecretOut{1, [32]byte(st.chain.nextRoot)}, entropy{injected: true, m: st.scka.es[esSize-mSize:]}),
 	} {
 		assert.NotContains(t, s, "41") // 0x29 as decimal
 		assert.NotContains(t, s, "29 29")
-		for _, secret := range [][]byte{st.scka.auth.root[:], st.scka.auth.mac[:], st.scka.es[esSize-mSize:], st.chain.nextRoot[:]} {
+		for _, secret := range [][]byte{st.scka.auth.root[:], st.scka.auth.mac[:], st.scka.es[esSize-mSize:], st.chain.nextRoot[:], st.chain.links[1].send.next, st.chain.links[1].recv.next} {
 			assert.NotContains(t, s, fmt.Sprintf("%x", secret[:4]))
 			assert.NotContains(t, s, fmt.Sprint(secret[:4])[1:8])
 		}
