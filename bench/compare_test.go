@@ -51,14 +51,16 @@ func BenchmarkCompare(b *testing.B) {
 		localID, remoteID := []byte("alice-0000000001"), []byte("bob-000000000002")
 		b.Run("signal", func(b *testing.B) {
 			l, r := mustKey(b), mustKey(b)
-			b.ReportAllocs()
+			m := meter(b)
+			defer m.done()
 			for b.Loop() {
 				safetyNumberSignal(b, localID, l, remoteID, r)
 			}
 		})
 		b.Run("mau", func(b *testing.B) {
 			l, r := mustMauKey(b), mustMauKey(b)
-			b.ReportAllocs()
+			m := meter(b)
+			defer m.done()
 			for b.Loop() {
 				safetyNumberMau(string(localID), l, string(remoteID), r)
 			}
@@ -78,7 +80,8 @@ func each(b *testing.B, op string, f func(*testing.B, impl)) {
 func benchEncrypt(b *testing.B, im impl) {
 	alice, bob := conversation(b, im)
 	pt := plaintext()
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		alice.encrypt(b, bob, pt)
 	}
@@ -89,15 +92,16 @@ func benchDecrypt(b *testing.B, im impl) {
 	alice, bob := conversation(b, im)
 	pt := plaintext()
 	var queue []wire
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		if len(queue) == 0 {
-			b.StopTimer()
+			m.stop()
 			queue = make([]wire, batch)
 			for i := range queue {
 				queue[i] = alice.encrypt(b, bob, pt)
 			}
-			b.StartTimer()
+			m.resume()
 		}
 		bob.decrypt(b, alice, queue[0])
 		queue = queue[1:]
@@ -110,7 +114,8 @@ func benchDecrypt(b *testing.B, im impl) {
 func benchPingPong(b *testing.B, im impl) {
 	x, y := conversation(b, im)
 	pt := plaintext()
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		y.decrypt(b, x, x.encrypt(b, y, pt))
 		x, y = y, x
@@ -124,10 +129,11 @@ func benchOutOfOrder(b *testing.B, im impl) {
 	alice, bob := conversation(b, im)
 	pt := plaintext()
 	var queue []wire
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		if len(queue) == 0 {
-			b.StopTimer()
+			m.stop()
 			queue = make([]wire, batch)
 			for i := range queue {
 				queue[i] = alice.encrypt(b, bob, pt)
@@ -138,7 +144,7 @@ func benchOutOfOrder(b *testing.B, im impl) {
 					s[i], s[j] = s[j], s[i]
 				}
 			}
-			b.StartTimer()
+			m.resume()
 		}
 		bob.decrypt(b, alice, queue[0])
 		queue = queue[1:]
@@ -151,7 +157,8 @@ func benchRecordEncode(b *testing.B, im impl, enc []byte) {
 		b.Fatal("record does not re-encode to the same bytes")
 	}
 	b.ReportMetric(float64(len(enc)), "B/record")
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		im.encodeRecord(b, r)
 	}
@@ -159,7 +166,8 @@ func benchRecordEncode(b *testing.B, im impl, enc []byte) {
 
 func benchRecordDecode(b *testing.B, im impl, enc []byte) {
 	b.ReportMetric(float64(len(enc)), "B/record")
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		im.parseRecord(b, enc)
 	}

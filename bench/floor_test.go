@@ -38,7 +38,8 @@ func BenchmarkFloor(b *testing.B) {
 		k2, err := x.GenerateKey(rand.Reader)
 		must(b, err)
 		pub := k2.PublicKey()
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			_, err := k1.ECDH(pub)
 			must(b, err)
@@ -46,7 +47,8 @@ func BenchmarkFloor(b *testing.B) {
 	})
 	b.Run("X25519Base", func(b *testing.B) {
 		x := ecdh.X25519()
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			_, err := x.GenerateKey(rand.Reader)
 			must(b, err)
@@ -62,28 +64,32 @@ func BenchmarkFloor(b *testing.B) {
 		packed := make([]byte, kyber1024.PublicKeySize)
 		pk.Pack(packed)
 		var k kyber1024.PublicKey
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			k.Unpack(packed)
 		}
 	})
 	b.Run("Kyber1024Encapsulate", func(b *testing.B) {
 		ct, ss := make([]byte, len(ct)), make([]byte, len(ss))
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			pk.EncapsulateTo(ct, ss, seed)
 		}
 	})
 	b.Run("Kyber1024Decapsulate", func(b *testing.B) {
 		ss := make([]byte, len(ss))
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			sk.DecapsulateTo(ss, ct)
 		}
 	})
 	b.Run("SHA256Block", func(b *testing.B) {
 		var msg [55]byte
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			sha256.Sum256(msg[:])
 		}
@@ -92,7 +98,8 @@ func BenchmarkFloor(b *testing.B) {
 		block, err := aes.NewCipher(make([]byte, 32))
 		must(b, err)
 		var buf [aes.BlockSize]byte
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			block.Encrypt(buf[:], buf[:])
 		}
@@ -102,7 +109,8 @@ func BenchmarkFloor(b *testing.B) {
 		must(b, err)
 		msg := make([]byte, 33)
 		sig := ed25519.Sign(priv, msg)
-		b.ReportAllocs()
+		m := meter(b)
+		defer m.done()
 		for b.Loop() {
 			if !ed25519.Verify(pub, msg, sig) {
 				b.Fatal("verify failed")

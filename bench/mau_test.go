@@ -323,13 +323,14 @@ func benchSetupMau(b *testing.B) {
 	pt := plaintext()
 	var bundles []mauBundle
 	next := uint32(1)
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		if len(bundles) == 0 {
-			b.StopTimer()
+			m.stop()
 			bundles = bob.publish(b, 256, next)
 			next += 256
-			b.StartTimer()
+			m.resume()
 		}
 		setupMau(ctx, b, alice, bob, &bundles[0], pt)
 		bundles = bundles[1:]

@@ -129,13 +129,14 @@ func benchSetupSignal(b *testing.B, kyber kem.Type) {
 	pt := plaintext()
 	var bundles []prekey.RawBundle
 	next := uint32(1)
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		if len(bundles) == 0 {
-			b.StopTimer()
+			m.stop()
 			bundles = bob.publish(b, 256, next, kyber)
 			next += 256
-			b.StartTimer()
+			m.resume()
 		}
 		setupSignal(ctx, b, alice, bob, bundles[0], pt)
 		bundles = bundles[1:]

@@ -3,7 +3,9 @@
 // operation the time of github.com/ratchetlab/signal ("signal") and of
 // go.mau.fi/libsignal ("mau"), the ratio mau/signal, the allocations of
 // each, and the operation's floor (the sum of the primitives it needs,
-// from BenchmarkFloor in the same run) with signal/floor.
+// from BenchmarkFloor in the same run) with signal/floor. It prints one
+// table for CPU time per op (cpu-ns/op, when the benchmarks report it) and
+// one for wall time (ns/op).
 //
 // Usage:
 //
@@ -114,8 +116,8 @@ func dur(ns float64) string {
 	}
 }
 
-func (r results) timeCell(name string) string {
-	v, ok := r.med(name, "ns/op")
+func (r results) timeCell(name, unit string) string {
+	v, ok := r.med(name, unit)
 	if !ok {
 		return "-"
 	}
@@ -130,7 +132,7 @@ func (r results) allocCell(name string) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-func (r results) floor(op string) (float64, string, bool) {
+func (r results) floor(op, unit string) (float64, string, bool) {
 	ts, ok := floors[op]
 	if !ok {
 		return 0, "", false
@@ -138,7 +140,7 @@ func (r results) floor(op string) (float64, string, bool) {
 	var sum float64
 	var parts []string
 	for _, t := range ts {
-		v, ok := r.med("Floor/"+t.name, "ns/op")
+		v, ok := r.med("Floor/"+t.name, unit)
 		if !ok {
 			return 0, "", false
 		}
@@ -148,60 +150,36 @@ func (r results) floor(op string) (float64, string, bool) {
 	return sum, strings.Join(parts, " + "), true
 }
 
+// units are the time metrics tabulated, in order: process CPU time per op
+// (reported by the benchmarks, robust to other load) and wall time.
+var units = []struct{ unit, title string }{
+	{"cpu-ns/op", "CPU time per op (process user+system time, all goroutines; robust to other load)"},
+	{"ns/op", "Wall time per op (ns/op)"},
+}
+
 func write(w io.Writer, r results) {
 	samples := 0
-	for _, units := range r {
-		samples = max(samples, len(units["ns/op"]))
+	for _, u := range r {
+		samples = max(samples, len(u["ns/op"]))
 	}
-	fmt.Fprintf(w, "Medians of %d run(s). ratio = mau/signal (above 1: this library is faster). floor = sum of BenchmarkFloor medians.\n\n", samples)
-	rows := [][]string{{"operation", "signal", "mau", "mau/signal", "allocs signal", "allocs mau", "floor", "signal/floor"}}
+	fmt.Fprintf(w, "Medians of %d run(s). ratio = mau/signal (above 1: this library is faster). floor = sum of BenchmarkFloor medians.\n", samples)
 	var notes []string
-	for _, op := range order {
-		sig, mau := "Compare/"+op+"/signal", "Compare/"+op+"/mau"
-		if r[sig] == nil && r[mau] == nil {
+	for _, u := range units {
+		if !r.has(u.unit) {
 			continue
 		}
-		ratio := "-"
-		s, okS := r.med(sig, "ns/op")
-		m, okM := r.med(mau, "ns/op")
-		if okS && okM && s > 0 {
-			ratio = fmt.Sprintf("%.2f×", m/s)
-		}
-		fl, flOf := "-", "-"
-		if f, formula, ok := r.floor(op); ok {
-			fl = dur(f)
-			if okS && f > 0 {
-				flOf = fmt.Sprintf("%.2f×", s/f)
-			}
-			notes = append(notes, fmt.Sprintf("  %s floor = %s", op, formula))
-		}
-		rows = append(rows, []string{op, r.timeCell(sig), r.timeCell(mau), ratio, r.allocCell(sig), r.allocCell(mau), fl, flOf})
-		for _, impl := range []string{"signal", "mau"} {
-			if v, ok := r.med("Compare/"+op+"/"+impl, "B/record"); ok {
-				notes = append(notes, fmt.Sprintf("  %s %s: %.0f B/record", op, impl, v))
-			}
-		}
-	}
-	if len(rows) > 1 {
-		table(w, rows)
-	}
-
-	var fnames []string
-	for name := range r {
-		if after, ok := strings.CutPrefix(name, "Floor/"); ok {
-			fnames = append(fnames, after)
-		}
-	}
-	if len(fnames) > 0 {
-		slices.Sort(fnames)
+		fmt.Fprintf(w, "\n%s:\n\n", u.title)
+		rows, ns := r.compare(u.unit)
 		if len(rows) > 1 {
+			table(w, rows)
 			fmt.Fprintln(w)
 		}
-		frows := [][]string{{"floor", "time", "allocs"}}
-		for _, f := range fnames {
-			frows = append(frows, []string{f, r.timeCell("Floor/" + f), r.allocCell("Floor/" + f)})
+		if notes == nil {
+			notes = ns
 		}
-		table(w, frows)
+		if frows := r.floorRows(u.unit); len(frows) > 1 {
+			table(w, frows)
+		}
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
@@ -209,6 +187,65 @@ func write(w io.Writer, r results) {
 			fmt.Fprintln(w, n)
 		}
 	}
+}
+
+// has reports whether any result has unit.
+func (r results) has(unit string) bool {
+	for _, u := range r {
+		if len(u[unit]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// compare returns the rows of the comparison table in unit, and notes
+// (floor formulas, record sizes).
+func (r results) compare(unit string) (rows [][]string, notes []string) {
+	rows = [][]string{{"operation", "signal", "mau", "mau/signal", "allocs signal", "allocs mau", "floor", "signal/floor"}}
+	for _, op := range order {
+		sig, mau := "Compare/"+op+"/signal", "Compare/"+op+"/mau"
+		if r[sig] == nil && r[mau] == nil {
+			continue
+		}
+		ratio := "-"
+		s, okS := r.med(sig, unit)
+		m, okM := r.med(mau, unit)
+		if okS && okM && s > 0 {
+			ratio = fmt.Sprintf("%.2f×", m/s)
+		}
+		fl, flOf := "-", "-"
+		if f, formula, ok := r.floor(op, unit); ok {
+			fl = dur(f)
+			if okS && f > 0 {
+				flOf = fmt.Sprintf("%.2f×", s/f)
+			}
+			notes = append(notes, fmt.Sprintf("  %s floor = %s", op, formula))
+		}
+		rows = append(rows, []string{op, r.timeCell(sig, unit), r.timeCell(mau, unit), ratio, r.allocCell(sig), r.allocCell(mau), fl, flOf})
+		for _, impl := range []string{"signal", "mau"} {
+			if v, ok := r.med("Compare/"+op+"/"+impl, "B/record"); ok {
+				notes = append(notes, fmt.Sprintf("  %s %s: %.0f B/record", op, impl, v))
+			}
+		}
+	}
+	return rows, notes
+}
+
+// floorRows returns the rows of the floor table in unit.
+func (r results) floorRows(unit string) [][]string {
+	var names []string
+	for name := range r {
+		if after, ok := strings.CutPrefix(name, "Floor/"); ok {
+			names = append(names, after)
+		}
+	}
+	slices.Sort(names)
+	rows := [][]string{{"floor", "time", "allocs"}}
+	for _, f := range names {
+		rows = append(rows, []string{f, r.timeCell("Floor/"+f, unit), r.allocCell("Floor/" + f)})
+	}
+	return rows
 }
 
 // table prints rows with aligned columns: the first left-aligned, the

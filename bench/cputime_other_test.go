@@ -1,0 +1,8 @@
+//go:build !unix
+
+package bench
+
+import "time"
+
+// cpuTime is not measured on this platform; benchmarks then omit cpu-ns/op.
+func cpuTime() time.Duration { return -1 }
