@@ -346,3 +346,77 @@ func randPerm(r interface{ Uint64() uint64 }, n int) []int {
 	}
 	return p
 }
+
+var kindNames = [...]string{
+	kindKeysUnsampled:        "KeysUnsampled",
+	kindKeysSampled:          "KeysSampled",
+	kindHeaderSent:           "HeaderSent",
+	kindCt1Received:          "Ct1Received",
+	kindEkSentCt1Received:    "EkSentCt1Received",
+	kindNoHeaderReceived:     "NoHeaderReceived",
+	kindHeaderReceived:       "HeaderReceived",
+	kindCt1Sampled:           "Ct1Sampled",
+	kindEkReceivedCt1Sampled: "EkReceivedCt1Sampled",
+	kindCt1Acknowledged:      "Ct1Acknowledged",
+	kindCt2Sampled:           "Ct2Sampled",
+}
+
+// summary describes a state in the transcript's format.
+func summary(t *testing.T, b []byte) string {
+	t.Helper()
+	st, err := parseState(b)
+	require.NoError(t, err)
+	s := st.scka
+	role := "send_ek"
+	if s.kind >= kindNoHeaderReceived {
+		role = "send_ct"
+	}
+	if s.dec != nil {
+		role += fmt.Sprintf(" %d/%d chunks", len(s.dec.pts[0]), s.dec.k())
+	}
+	return fmt.Sprintf("%s epoch %d (%s); chain epoch %d send_epoch %d",
+		kindNames[s.kind], s.epoch, role, st.chain.currentEpoch, st.chain.sendEpoch)
+}
+
+// TestTranscriptStateSummaries follows the in-order replay of both parties
+// and compares every intermediate state with the transcript's summary of
+// libsignal's state: kind, epoch, chunks received, chain epochs.
+func TestTranscriptStateSummaries(t *testing.T) {
+	for _, s := range spqrTranscript(t).Sessions {
+		authKey, _ := replayAlice(t, &s)
+		states := map[string][]byte{
+			"alice": Init(authKey, A2B, ChainParams{}),
+			"bob":   Init(authKey, B2A, ChainParams{}),
+		}
+		draws := map[string]map[int]testvectors.SPQRRandomness{"alice": {}, "bob": {}}
+		for _, r := range s.Alice.SPQR {
+			draws["alice"][r.AtSeq] = r
+		}
+		for _, r := range s.Bob.SPQR {
+			draws["bob"][r.AtSeq] = r
+		}
+		n := 0
+		for _, m := range s.Messages {
+			from, to := m.From, "alice"
+			if from == "alice" {
+				to = "bob"
+			}
+			d := draws[from][m.Seq]
+			st, _, msg, err := SendDeterministic(states[from], d.DK, d.M)
+			require.NoError(t, err)
+			states[from] = st
+			st, _, err = Recv(states[to], msg)
+			require.NoError(t, err)
+			states[to] = st
+			if m.SenderAfter != "" {
+				assert.Equal(t, m.SenderAfter, summary(t, states[from]), "%s seq %d sender", s.Name, m.Seq)
+				n++
+			}
+			if m.ReceiverAfter != "" {
+				assert.Equal(t, m.ReceiverAfter, summary(t, states[to]), "%s seq %d receiver", s.Name, m.Seq)
+				n++
+			}
+		}
+		assert.Equal(t, 2*len(s.Messages), n, s.Name)
+	}
+}

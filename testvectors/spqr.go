@@ -43,7 +43,12 @@ type SPQRTranscriptMessage struct {
 	Seq  int    `json:"seq"`
 	From string `json:"from"`
 	Type int    `json:"type"`
-	Wire struct {
+	// SenderAfter and ReceiverAfter summarize the sender's SPQR state after
+	// encrypting and the receiver's after decrypting, for example
+	// "HeaderSent epoch 1 (send_ek 1/30 chunks); chain epoch 0 send_epoch 0".
+	SenderAfter   string `json:"spqr_sender_after_encrypt"`
+	ReceiverAfter string `json:"spqr_receiver_after_decrypt"`
+	Wire          struct {
 		PQRatchet Hex `json:"pq_ratchet"`
 		Inner     *struct {
 			PQRatchet Hex `json:"pq_ratchet"`
