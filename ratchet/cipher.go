@@ -1,6 +1,8 @@
 package ratchet
 
 import (
+	"errors"
+	"fmt"
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -8,6 +10,7 @@ import (
 	"github.com/ratchetlab/signal/internal/cbc"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/spqr"
 )
 
 // Encrypt encrypts plaintext with the next key of the sending chain and
@@ -23,19 +26,35 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 	if !s.hasSender {
 		return dst, 0, ErrNoSenderChain
 	}
-	if len(s.pqState) != 0 {
-		return dst, 0, ErrPQRatchetUnsupported
-	}
 	if s.sender.index == math.MaxUint32 {
 		return dst, 0, ErrChainExhausted
 	}
+	// The SPQR step: its key salts the message keys, its message rides in
+	// pq_ratchet, and its new state is committed with the chain.
+	var (
+		pqState, pqMsg []byte
+		salt           *[32]byte
+	)
+	if len(s.pqState) != 0 {
+		send := s.pqSend
+		if send == nil {
+			send = spqr.Send
+		}
+		var err error
+		if pqState, salt, pqMsg, err = send(s.pqState); err != nil {
+			return dst, 0, fmt.Errorf("ratchet: SPQR: %w", err)
+		}
+	}
 	seed, next := kdf.ChainStep(&s.sender.chainKey)
-	mk := kdf.DeriveMessageKeys(&seed, nil)
+	mk := kdf.DeriveMessageKeys(&seed, salt)
 	clear(seed[:])
+	if salt != nil {
+		clear(salt[:])
+	}
 
 	ctLen := (len(plaintext)/16 + 1) * 16
 	counter, prev := s.sender.index, s.prevCounter
-	bodyLen := signalBodySize(counter, prev, ctLen, 0, len(addresses))
+	bodyLen := signalBodySize(counter, prev, ctLen, len(pqMsg), len(addresses))
 	innerLen := 1 + bodyLen + MACSize
 
 	typ := WhisperType
@@ -69,6 +88,10 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 	dst = protowire.AppendTag(dst, 4, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(ctLen))
 	dst = cbc.Encrypt(dst, &mk.CipherKey, &mk.IV, plaintext)
+	if len(pqMsg) > 0 {
+		dst = protowire.AppendTag(dst, 5, protowire.BytesType)
+		dst = protowire.AppendBytes(dst, pqMsg)
+	}
 	if len(addresses) > 0 {
 		dst = protowire.AppendTag(dst, 6, protowire.BytesType)
 		dst = protowire.AppendBytes(dst, addresses)
@@ -84,6 +107,9 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 	}
 	s.sender.chainKey = next
 	s.sender.index++
+	if pqState != nil {
+		s.pqState = pqState
+	}
 	return dst, typ, nil
 }
 
@@ -97,11 +123,6 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 	if m.Version != s.version {
 		return dst, ErrVersionMismatch
-	}
-	if len(s.pqState) != 0 || len(m.PQRatchet) != 0 {
-		// A peer that runs SPQR sends pq_ratchet; this version cannot
-		// produce the key that salts its message keys.
-		return dst, ErrPQRatchetUnsupported
 	}
 	var (
 		ci       = s.findReceiver(m.RatchetKey)
@@ -160,11 +181,33 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 		clear(ck[:])
 	}
 
+	// The SPQR step. A classical state (no SPQR) ignores pq_ratchet, as
+	// libsignal's V0 state does; the MAC still covers it.
+	var (
+		pqState []byte
+		salt    *[32]byte
+	)
+	if len(s.pqState) != 0 {
+		var err error
+		if pqState, salt, err = spqr.Recv(s.pqState, m.PQRatchet); err != nil {
+			if errors.Is(err, spqr.ErrStateDecode) {
+				return dst, fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
+			}
+			return dst, ErrDecryption
+		}
+		if salt != nil {
+			defer clear(salt[:])
+		}
+	}
 	var mk kdf.MessageKeys
-	if legacy != nil {
+	switch {
+	case legacy != nil && salt != nil:
+		// Keys stored before seeds were kept cannot take the SPQR salt.
+		return dst, ErrDecryption
+	case legacy != nil:
 		mk = *legacy
-	} else {
-		mk = kdf.DeriveMessageKeys(&seed, nil)
+	default:
+		mk = kdf.DeriveMessageKeys(&seed, salt)
 	}
 	clear(seed[:])
 	defer func() {
@@ -196,6 +239,9 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 				r.skipped = append(r.skipped[:0], r.skipped[over:]...)
 			}
 		}
+	}
+	if pqState != nil {
+		s.pqState = pqState
 	}
 	s.pendingPreKey = nil
 	s.pendingKyber = nil

@@ -31,9 +31,6 @@ var (
 	// ErrChainExhausted is returned when a sending chain's counter would
 	// overflow.
 	ErrChainExhausted = errors.New("ratchet: sending chain exhausted")
-	// ErrPQRatchetUnsupported is returned for a session state that carries
-	// post-quantum ratchet (SPQR) state, which this version cannot run.
-	ErrPQRatchetUnsupported = errors.New("ratchet: post-quantum ratchet state not supported")
 	// ErrInvalidState is returned by ParseState for a malformed session
 	// state encoding.
 	ErrInvalidState = errors.New("ratchet: invalid session state encoding")

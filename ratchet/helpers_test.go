@@ -14,6 +14,29 @@ import (
 // first sending chain is ahead of Bob, Bob sends on his signed pre-key.
 func newPair(t testing.TB, version uint8) (alice, bob *ratchet.State) {
 	t.Helper()
+	return newPairSPQR(t, version, false)
+}
+
+// newPairSPQR is newPair with the post-quantum ratchet on both sides when
+// withSPQR (version 4 only).
+func newPairSPQR(t testing.TB, version uint8, withSPQR bool) (alice, bob *ratchet.State) {
+	t.Helper()
+	return newPairMixed(t, version, withSPQR, withSPQR)
+}
+
+// newPairMixed sets up SPQR on each side independently, to test a
+// mismatch.
+func newPairMixed(t testing.TB, version uint8, aliceSPQR, bobSPQR bool) (alice, bob *ratchet.State) {
+	t.Helper()
+	pqKey := new([32]byte)
+	_, _ = rand.Read(pqKey[:])
+	aliceKey, bobKey := pqKey, pqKey
+	if !aliceSPQR {
+		aliceKey = nil
+	}
+	if !bobSPQR {
+		bobKey = nil
+	}
 	var root, chain [32]byte
 	_, _ = rand.Read(root[:])
 	_, _ = rand.Read(chain[:])
@@ -29,7 +52,7 @@ func newPair(t testing.TB, version uint8) (alice, bob *ratchet.State) {
 		Version: version, LocalIdentity: ika.PublicKey(), RemoteIdentity: ikb.PublicKey(),
 		RootKey: root, ChainKey: chain, TheirRatchetKey: spk.PublicKey(), BaseKey: base.PublicKey(),
 		PendingPreKey:       ratchet.PendingPreKey{PreKeyID: 7, HasPreKeyID: true, SignedPreKeyID: 3, Timestamp: 1700000000},
-		LocalRegistrationID: 11, RemoteRegistrationID: 22,
+		LocalRegistrationID: 11, RemoteRegistrationID: 22, SPQRKey: aliceKey,
 	}
 	if version == ratchet.VersionPQXDH {
 		ap.PendingKyberPreKey = &ratchet.PendingKyberPreKey{PreKeyID: 5, Ciphertext: append([]byte{0x08}, make([]byte, 1568)...)}
@@ -39,7 +62,7 @@ func newPair(t testing.TB, version uint8) (alice, bob *ratchet.State) {
 	bob, err = ratchet.NewBob(&ratchet.BobParams{
 		Version: version, LocalIdentity: ikb.PublicKey(), RemoteIdentity: ika.PublicKey(),
 		RootKey: root, ChainKey: chain, OurRatchetKey: spk, TheirBaseKey: base.PublicKey(),
-		LocalRegistrationID: 22, RemoteRegistrationID: 11,
+		LocalRegistrationID: 22, RemoteRegistrationID: 11, SPQRKey: bobKey,
 	})
 	require.NoError(t, err)
 	return alice, bob

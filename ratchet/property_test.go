@@ -141,8 +141,10 @@ func runSchedule(t *testing.T, seed uint64, steps int) (delivered, failed int) {
 }
 
 func playSchedule(t *testing.T, r chooser, seed uint64, steps int) (delivered, failed int) {
-	version := uint8(ratchet.VersionX3DH + r.IntN(2))
-	as, bs := newPair(t, version)
+	// Version 3, version 4, or version 4 with SPQR.
+	kind := r.IntN(3)
+	version := uint8(ratchet.VersionX3DH + min(kind, 1))
+	as, bs := newPairSPQR(t, version, kind == 2)
 	parties := [2]*modelParty{
 		// Alice's first chain (epoch 1) is built on Bob's signed pre-key
 		// (epoch 0), which she already holds as a receiving chain.

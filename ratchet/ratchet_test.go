@@ -264,3 +264,76 @@ func TestLegacyVersionByte(t *testing.T) {
 		assert.Equal(t, "hi", string(pt))
 	}
 }
+
+func TestSPQRSession(t *testing.T) {
+	alice, bob := newPairSPQR(t, ratchet.VersionPQXDH, true)
+	require.True(t, alice.HasPQRatchet())
+	require.True(t, bob.HasPQRatchet())
+	// Enough messages both ways to run several SPQR epochs (each epoch moves
+	// a 1152-byte key and a 1088-byte ciphertext in 32-byte chunks).
+	for i := range 400 {
+		from, to := alice, bob
+		if i%3 == 2 {
+			from, to = bob, alice
+		}
+		ct, typ, err := from.Encrypt(nil, fmt.Appendf(nil, "msg %d", i))
+		require.NoError(t, err)
+		m, err := parseAny(t, typ, ct)
+		require.NoError(t, err)
+		require.NotEmpty(t, m.PQRatchet, "every message carries SPQR data")
+		pt, err := to.Decrypt(nil, &m)
+		require.NoError(t, err, "msg %d", i)
+		assert.Equal(t, fmt.Sprintf("msg %d", i), string(pt))
+	}
+	// The state round-trips with its SPQR part.
+	b := encode(t, alice)
+	a2, err := ratchet.ParseState(b)
+	require.NoError(t, err)
+	assert.Equal(t, b, encode(t, a2))
+	assert.True(t, a2.HasPQRatchet())
+
+	// Tampering with pq_ratchet breaks the MAC; stripping it too.
+	ct, _, err := alice.Encrypt(nil, []byte("x"))
+	require.NoError(t, err)
+	m, err := ratchet.ParseMessage(ct)
+	require.NoError(t, err)
+	before := encode(t, bob)
+	off := bytes.Index(ct, m.PQRatchet)
+	require.Positive(t, off)
+	c := bytes.Clone(ct)
+	c[off+len(m.PQRatchet)-1] ^= 1
+	m2, err := ratchet.ParseMessage(c)
+	require.NoError(t, err)
+	_, err = bob.Decrypt(nil, &m2)
+	require.Error(t, err)
+	assert.Equal(t, before, encode(t, bob))
+	pt, err := bob.Decrypt(nil, &m)
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(pt))
+}
+
+func TestSPQRRequiredOnceStarted(t *testing.T) {
+	// Bob runs SPQR, Alice does not: Bob rejects her messages (SPQR v1
+	// requires its data on every message) and changes nothing.
+	alice, bob := newPairMixed(t, ratchet.VersionPQXDH, false, true)
+	ct, typ, err := alice.Encrypt(nil, []byte("no spqr"))
+	require.NoError(t, err)
+	m, err := parseAny(t, typ, ct)
+	require.NoError(t, err)
+	assert.Empty(t, m.PQRatchet)
+	before := encode(t, bob)
+	_, err = bob.Decrypt(nil, &m)
+	require.ErrorIs(t, err, ratchet.ErrDecryption)
+	assert.Equal(t, before, encode(t, bob))
+
+	// Alice runs SPQR, Bob does not: Bob ignores pq_ratchet (a classical
+	// state), so the message keys differ and the MAC fails.
+	alice, bob = newPairMixed(t, ratchet.VersionPQXDH, true, false)
+	ct, typ, err = alice.Encrypt(nil, []byte("spqr"))
+	require.NoError(t, err)
+	m, err = parseAny(t, typ, ct)
+	require.NoError(t, err)
+	assert.NotEmpty(t, m.PQRatchet)
+	_, err = bob.Decrypt(nil, &m)
+	require.ErrorIs(t, err, ratchet.ErrDecryption)
+}

@@ -2,9 +2,11 @@ package ratchet
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/spqr"
 )
 
 // Limits, as libsignal sets them.
@@ -48,6 +50,9 @@ type State struct {
 	legacyVersionByte bool
 	// newKey draws ratchet key pairs; tests replace it.
 	newKey func() (*keys.PrivateKey, error)
+	// pqSend runs the SPQR send step; tests replace it to inject recorded
+	// randomness.
+	pqSend func(state []byte) (newState []byte, key *[32]byte, msg []byte, err error)
 }
 
 type senderChain struct {
@@ -141,6 +146,14 @@ type AliceParams struct {
 	// LocalRegistrationID and RemoteRegistrationID are stored with the
 	// state.
 	LocalRegistrationID, RemoteRegistrationID uint32
+	// SPQRKey, if not nil, starts the post-quantum ratchet (SPQR v1) beside
+	// the Double Ratchet, keyed with PQXDH's third output block. Such a
+	// session requires SPQR on every message, as libsignal ≥ 0.92 does.
+	// Nil gives a classical session.
+	SPQRKey *[32]byte
+	// NoteToSelf lifts the SPQR chain's jump limit for a session with
+	// oneself (see also SetUnlimitedJumps).
+	NoteToSelf bool
 }
 
 // NewAlice returns the initiator's state: a receiving chain on the peer's
@@ -183,7 +196,20 @@ func NewAlice(p *AliceParams) (*State, error) {
 		pk.Ciphertext = append([]byte(nil), pk.Ciphertext...)
 		s.pendingKyber = &pk
 	}
+	s.pqState = initSPQR(p.SPQRKey, spqr.A2B, p.NoteToSelf)
 	return s, nil
+}
+
+// initSPQR returns the initial SPQR state, or nil for a classical session.
+func initSPQR(key *[32]byte, dir spqr.Direction, self bool) []byte {
+	if key == nil {
+		return nil
+	}
+	var params spqr.ChainParams
+	if self {
+		params.MaxJump = math.MaxUint32
+	}
+	return spqr.Init(*key, dir, params)
 }
 
 // BobParams are the inputs of the responder's state, after X3DH or PQXDH.
@@ -201,6 +227,9 @@ type BobParams struct {
 	// LocalRegistrationID and RemoteRegistrationID are stored with the
 	// state.
 	LocalRegistrationID, RemoteRegistrationID uint32
+	// SPQRKey and NoteToSelf are as in AliceParams.
+	SPQRKey    *[32]byte
+	NoteToSelf bool
 }
 
 // NewBob returns the responder's state: a sending chain on the signed
@@ -223,6 +252,7 @@ func NewBob(p *BobParams) (*State, error) {
 		aliceBaseKey:         p.TheirBaseKey.Bytes(),
 		localRegistrationID:  p.LocalRegistrationID,
 		remoteRegistrationID: p.RemoteRegistrationID,
+		pqState:              initSPQR(p.SPQRKey, spqr.B2A, p.NoteToSelf),
 	}, nil
 }
 
@@ -246,6 +276,10 @@ func (s *State) SetRemoteRegistrationID(id uint32) { s.remoteRegistrationID = id
 
 // AliceBaseKey returns the initiator's base key (EK_A) as stored, or nil.
 func (s *State) AliceBaseKey() []byte { return s.aliceBaseKey }
+
+// HasPQRatchet reports whether the session runs the post-quantum ratchet
+// (SPQR) beside the Double Ratchet.
+func (s *State) HasPQRatchet() bool { return len(s.pqState) != 0 }
 
 // HasSenderChain reports whether the state can encrypt.
 func (s *State) HasSenderChain() bool { return s.hasSender }
