@@ -56,6 +56,27 @@ func WithLegacyVersion3Byte(enabled bool) Option {
 	return func(m *Manager) { m.legacyV3Byte = enabled }
 }
 
+// WithSPQR makes the Manager run the post-quantum triple ratchet (SPQR v1)
+// as libsignal ≥ 0.92 does: the PQXDH sessions it starts run SPQR, and it
+// requires SPQR of every PQXDH session a peer starts. Such sessions need
+// SPQR data on every message. Without it (the default) the Manager starts
+// classical PQXDH sessions, which libsignal < 0.74 (such as 0.72) needs,
+// and as responder follows the initiator: a first message that carries
+// SPQR data starts an SPQR session, one without starts a classical one.
+// X3DH (version 3) sessions are always classical.
+func WithSPQR(enabled bool) Option { return func(m *Manager) { m.spqr = enabled } }
+
+// WithLocalAddress tells the Manager its own address. When both it and a
+// peer's address are Signal service ids (a UUID, or "PNI:" and a UUID),
+// PreKey messages carry both addresses (SignalMessage field 6, covered by
+// the MAC) as libsignal ≥ 0.91 writes them, and received messages that
+// carry addresses must name this pair. Without a local address, a
+// received message that carries addresses is rejected, as libsignal does
+// when its own address is not a service id.
+func WithLocalAddress(addr Address) Option {
+	return func(m *Manager) { m.local, m.hasLocal = addr, true }
+}
+
 // WithClock sets the clock used for session timestamps and the
 // unacknowledged-session limit.
 func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
@@ -67,8 +88,13 @@ type Manager struct {
 	allowX3DH bool
 	// legacyV3Byte selects 0x33 for version 3 messages.
 	legacyV3Byte bool
-	now          func() time.Time
-	locks        sync.Map // Address -> *sync.Mutex
+	// spqr starts and requires SPQR sessions.
+	spqr bool
+	// local is our own address, if hasLocal.
+	local    Address
+	hasLocal bool
+	now      func() time.Time
+	locks    sync.Map // Address -> *sync.Mutex
 	// preKeyMu serializes PreKey message processing across peers, so that
 	// a one-time pre-key handed out twice is consumed at most once.
 	preKeyMu sync.Mutex
@@ -142,6 +168,10 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 		}
 		p.Version = ratchet.VersionPQXDH
 		p.RootKey, p.ChainKey = sec.RootKey(), sec.ChainKey()
+		if m.spqr {
+			k := sec.SPQRKey()
+			p.SPQRKey = &k
+		}
 		sec.Clear()
 		p.PendingKyberPreKey = &ratchet.PendingKyberPreKey{PreKeyID: kyberID, Ciphertext: msg.KyberCiphertext}
 	} else {
@@ -161,6 +191,9 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 	state, err := ratchet.NewAlice(p)
 	clear(p.RootKey[:])
 	clear(p.ChainKey[:])
+	if p.SPQRKey != nil {
+		clear(p.SPQRKey[:])
+	}
 	if err != nil {
 		return err
 	}
@@ -205,7 +238,11 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 		return Ciphertext{}, &UntrustedIdentityError{Address: addr}
 	}
 	s.SetLegacyVersionByte(m.legacyV3Byte)
-	out, typ, err := s.Encrypt(nil, plaintext)
+	var addresses []byte
+	if s.PendingPreKey() != nil && m.hasLocal {
+		addresses, _ = addressesField(m.local, addr)
+	}
+	out, typ, err := s.EncryptWithAddresses(nil, plaintext, addresses)
 	if err != nil {
 		return Ciphertext{}, err
 	}
@@ -239,7 +276,27 @@ func (m *Manager) Decrypt(ctx context.Context, addr Address, ct Ciphertext) ([]b
 	}
 }
 
+// checkAddresses applies libsignal's rule to a received message's
+// addresses field: absent is fine (older senders); present, it must name
+// the sender and us, or the message is rejected like a bad MAC.
+func (m *Manager) checkAddresses(from Address, msg *ratchet.Message) error {
+	if msg.Addresses == nil {
+		return nil
+	}
+	if !m.hasLocal {
+		return ratchet.ErrDecryption
+	}
+	want, ok := addressesField(from, m.local)
+	if !ok || !bytes.Equal(want, msg.Addresses) {
+		return ratchet.ErrDecryption
+	}
+	return nil
+}
+
 func (m *Manager) decryptWhisper(ctx context.Context, addr Address, msg *ratchet.Message) ([]byte, error) {
+	if err := m.checkAddresses(addr, msg); err != nil {
+		return nil, err
+	}
 	defer m.lock(addr)()
 	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
 	if err != nil {
@@ -303,6 +360,9 @@ func trialDecrypt(rec *Record, msg *ratchet.Message) ([]byte, *ratchet.State, er
 }
 
 func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.PreKeyMessage) ([]byte, error) {
+	if err := m.checkAddresses(addr, &pm.Message); err != nil {
+		return nil, err
+	}
 	defer m.lock(addr)()
 	m.preKeyMu.Lock()
 	defer m.preKeyMu.Unlock()
@@ -449,6 +509,11 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 			return nil, err
 		}
 		p.RootKey, p.ChainKey = sec.RootKey(), sec.ChainKey()
+		// SPQR when this Manager requires it, or when the initiator runs it.
+		if m.spqr || len(pm.Message.PQRatchet) > 0 {
+			k := sec.SPQRKey()
+			p.SPQRKey = &k
+		}
 		sec.Clear()
 	} else {
 		sec, err := x3dh.Respond(ours, spk, opk, x3dh.Message{IdentityKey: pm.IdentityKey, BaseKey: pm.BaseKey})
@@ -461,5 +526,8 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 	s, err := ratchet.NewBob(p)
 	clear(p.RootKey[:])
 	clear(p.ChainKey[:])
+	if p.SPQRKey != nil {
+		clear(p.SPQRKey[:])
+	}
 	return s, err
 }

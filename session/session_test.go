@@ -306,3 +306,80 @@ func TestLegacyVersion3Byte(t *testing.T) {
 	assert.Equal(t, byte(0x33), ct.Bytes[0])
 	assert.Equal(t, "whisper", bob.recv(t, alice, ct))
 }
+
+func TestSPQRSessions(t *testing.T) {
+	ctx := context.Background()
+	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
+	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
+	for _, c := range []struct {
+		name               string
+		aliceSPQR, bobSPQR bool
+		ok                 bool
+	}{
+		{"both", true, true, true},
+		{"initiator only: the responder follows", true, false, true},
+		{"neither: classical", false, false, true},
+		{"responder requires SPQR, initiator classical", false, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			alice := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithSPQR(c.aliceSPQR), session.WithLocalAddress(aliceAddr))
+			bob := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse, session.WithSPQR(c.bobSPQR), session.WithLocalAddress(bobAddr))
+			alice.addr, bob.addr = aliceAddr, bobAddr
+			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+			ct := alice.send(t, bob, "first")
+			pm, err := ratchet.ParsePreKeyMessage(ct.Bytes)
+			require.NoError(t, err)
+			assert.Len(t, pm.Message.Addresses, 36, "both names are service ids")
+			assert.Equal(t, c.aliceSPQR, len(pm.Message.PQRatchet) > 0)
+			pt, err := bob.m.Decrypt(ctx, alice.addr, ct)
+			if !c.ok {
+				require.ErrorIs(t, err, session.ErrDecryption)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "first", string(pt))
+			for i := range 60 {
+				from, to := alice, bob
+				if i%2 == 1 {
+					from, to = bob, alice
+				}
+				msg := fmt.Sprint("m", i)
+				ct := from.send(t, to, msg)
+				if ct.Type == session.WhisperType {
+					m, err := ratchet.ParseMessage(ct.Bytes)
+					require.NoError(t, err)
+					assert.Equal(t, c.aliceSPQR, len(m.PQRatchet) > 0)
+					assert.Nil(t, m.Addresses, "only PreKey messages carry addresses")
+				}
+				assert.Equal(t, msg, to.recv(t, from, ct))
+			}
+			rec, err := bob.store.LoadSession(ctx, alice.addr)
+			require.NoError(t, err)
+			assert.Equal(t, c.aliceSPQR, rec.CurrentState().HasPQRatchet())
+		})
+	}
+}
+
+func TestAddressesChecked(t *testing.T) {
+	ctx := context.Background()
+	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
+	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
+	alice := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithLocalAddress(aliceAddr))
+	alice.addr = aliceAddr
+	// Bob believes he is another device: the addresses do not name him.
+	wrongBob := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse, session.WithLocalAddress(session.Address{Name: bobAddr.Name, DeviceID: 3}))
+	wrongBob.addr = bobAddr
+	require.NoError(t, alice.m.ProcessBundle(ctx, bobAddr, wrongBob.bundle(t, true, kem.Kyber1024)))
+	ct := alice.send(t, wrongBob, "hi")
+	_, err := wrongBob.m.Decrypt(ctx, aliceAddr, ct)
+	require.ErrorIs(t, err, session.ErrDecryption)
+	assert.Equal(t, 1, wrongBob.store.PreKeyCount(), "nothing consumed")
+	// Without a local address, a message carrying addresses is refused.
+	alice2 := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithLocalAddress(aliceAddr))
+	alice2.addr = aliceAddr
+	noAddr := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse)
+	noAddr.addr = bobAddr
+	require.NoError(t, alice2.m.ProcessBundle(ctx, bobAddr, noAddr.bundle(t, true, kem.Kyber1024)))
+	_, err = noAddr.m.Decrypt(ctx, aliceAddr, alice2.send(t, noAddr, "hi"))
+	require.ErrorIs(t, err, session.ErrDecryption)
+}

@@ -154,7 +154,7 @@ func (p *peer) info(params) (map[string]any, error) {
 		"implementation": implementation,
 		"version":        version,
 		"commands":       commands,
-		"features":       []string{"pqxdh", "x3dh", "libsignal_records"},
+		"features":       []string{"pqxdh", "x3dh", "spqr", "libsignal_records"},
 	}, nil
 }
 
@@ -199,10 +199,19 @@ func (p *peer) init(req params) (map[string]any, error) {
 	default:
 		return nil, badf("trust: want \"all\" or \"tofu\"")
 	}
+	withSPQR, err := req.boolean("spqr", false)
+	if err != nil {
+		return nil, err
+	}
 	store := session.NewMemoryStore(id, regID, trust)
 	// Version 3 messages start with 0x33, as WhatsApp-style stacks write
 	// them, so that go.mau.fi/libsignal can verify them too.
-	mgr, err := session.New(store.Stores(), session.WithX3DH(true), session.WithLegacyVersion3Byte(true))
+	// With "spqr": true the sessions this party starts run SPQR and it
+	// requires SPQR of PQXDH sessions others start, as libsignal ≥ 0.92;
+	// without, it starts classical sessions (for libsignal 0.72) and
+	// follows the initiator as responder.
+	mgr, err := session.New(store.Stores(), session.WithX3DH(true), session.WithLegacyVersion3Byte(true),
+		session.WithSPQR(withSPQR), session.WithLocalAddress(session.Address{Name: name, DeviceID: dev}))
 	if err != nil {
 		return nil, err
 	}

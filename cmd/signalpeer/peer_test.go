@@ -144,3 +144,22 @@ func FuzzHandleLine(f *testing.F) {
 		}
 	})
 }
+
+func TestSPQRBetweenPeers(t *testing.T) {
+	alice, bob := newPeer(), newPeer()
+	mustOK(t, alice, map[string]any{"cmd": "init", "name": "a11ce000-0000-4000-8000-00000000a11c", "spqr": true})
+	mustOK(t, bob, map[string]any{"cmd": "init", "name": "b0b00000-0000-4000-8000-000000000b0b", "spqr": true})
+	pk := mustOK(t, bob, map[string]any{"cmd": "prekeys"})
+	mustOK(t, alice, map[string]any{"cmd": "process_bundle", "peer": "b0b00000-0000-4000-8000-000000000b0b", "bundle": pk["bundle"]})
+	for i := range 20 {
+		from, to, fromName, toName := alice, bob, "a11ce000-0000-4000-8000-00000000a11c", "b0b00000-0000-4000-8000-000000000b0b"
+		if i%2 == 1 {
+			from, to, fromName, toName = bob, alice, toName, fromName
+		}
+		ct := mustOK(t, from, map[string]any{"cmd": "encrypt", "peer": toName, "plaintext_text": "x"})
+		pt := mustOK(t, to, map[string]any{"cmd": "decrypt", "peer": fromName, "ciphertext": ct["ciphertext"]})
+		assert.Equal(t, "x", pt["text"])
+	}
+	r := call(t, alice, map[string]any{"cmd": "init", "spqr": "yes"})
+	assert.Equal(t, "bad_request", r["name"])
+}
