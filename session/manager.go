@@ -239,7 +239,9 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 	}
 	s.SetLegacyVersionByte(m.legacyV3Byte)
 	var addresses []byte
-	if s.PendingPreKey() != nil && m.hasLocal {
+	// libsignal (≥ 0.91) adds addresses only to version 4 PreKey messages;
+	// version 3 stacks such as go.mau.fi/libsignal do not know the field.
+	if s.PendingPreKey() != nil && m.hasLocal && s.Version() == ratchet.VersionPQXDH {
 		addresses, _ = addressesField(m.local, addr)
 	}
 	out, typ, err := s.EncryptWithAddresses(nil, plaintext, addresses)

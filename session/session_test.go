@@ -383,3 +383,18 @@ func TestAddressesChecked(t *testing.T) {
 	_, err = noAddr.m.Decrypt(ctx, aliceAddr, alice2.send(t, noAddr, "hi"))
 	require.ErrorIs(t, err, session.ErrDecryption)
 }
+
+func TestNoAddressesInVersion3(t *testing.T) {
+	ctx := context.Background()
+	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
+	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 1}
+	alice := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithX3DH(true), session.WithLocalAddress(aliceAddr))
+	bob := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse, session.WithX3DH(true), session.WithLocalAddress(bobAddr))
+	alice.addr, bob.addr = aliceAddr, bobAddr
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, 0)))
+	ct := alice.send(t, bob, "v3")
+	pm, err := ratchet.ParsePreKeyMessage(ct.Bytes)
+	require.NoError(t, err)
+	assert.Nil(t, pm.Message.Addresses)
+	assert.Equal(t, "v3", bob.recv(t, alice, ct))
+}
