@@ -22,6 +22,14 @@ func (s *State) Encrypt(dst, plaintext []byte) ([]byte, MessageType, error) {
 	return s.encrypt(dst, plaintext, nil)
 }
 
+// EncryptWithAddresses is Encrypt with the addresses field (field 6 of the
+// SignalMessage, covered by the MAC): the sender's and recipient's service
+// ids and device ids, as libsignal adds them to the messages it wraps in
+// PreKeySignalMessages. Nil addresses leave the field out.
+func (s *State) EncryptWithAddresses(dst, plaintext, addresses []byte) ([]byte, MessageType, error) {
+	return s.encrypt(dst, plaintext, addresses)
+}
+
 func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, error) {
 	if !s.hasSender {
 		return dst, 0, ErrNoSenderChain
