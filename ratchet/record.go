@@ -224,6 +224,9 @@ func ParseState(b []byte) (*State, error) {
 			if err != nil {
 				return err
 			}
+			if s.receivers == nil {
+				s.receivers = make([]receiverChain, 0, MaxReceiverChains)
+			}
 			s.receivers = append(s.receivers, c)
 		case 9:
 			if typ != protowire.BytesType {
