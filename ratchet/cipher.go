@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -64,6 +65,17 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 	counter, prev := s.sender.index, s.prevCounter
 	bodyLen := signalBodySize(counter, prev, ctLen, len(pqMsg), len(addresses))
 	innerLen := 1 + bodyLen + MACSize
+
+	// One allocation at most for the output: the PreKey header adds the
+	// fixed fields and the KEM ciphertext.
+	need := innerLen
+	if s.pendingPreKey != nil {
+		need += 128 + len(addresses)
+		if s.pendingKyber != nil {
+			need += len(s.pendingKyber.Ciphertext)
+		}
+	}
+	dst = slices.Grow(dst, need)
 
 	typ := WhisperType
 	var h preKeyHeader

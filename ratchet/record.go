@@ -59,15 +59,17 @@ func (s *State) size() int {
 func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	dst = slices.Grow(dst, s.size())
 	dst = appendUint(dst, 1, uint64(s.version))
-	dst = appendBytes(dst, 2, s.localIdentity.Bytes())
+	local, remote := s.localIdentity.Array(), s.remoteIdentity.Array()
+	dst = appendBytes(dst, 2, local[:])
 	if !s.remoteIdentity.IsZero() {
-		dst = appendBytes(dst, 3, s.remoteIdentity.Bytes())
+		dst = appendBytes(dst, 3, remote[:])
 	}
 	dst = appendBytes(dst, 4, s.rootKey[:])
 	dst = appendUint(dst, 5, uint64(s.prevCounter))
 	if s.hasSender {
 		dst = appendMessage(dst, 6, func(b []byte) []byte {
-			b = appendBytes(b, 1, s.sender.pub.Bytes())
+			pub := s.sender.pub.Array()
+			b = appendBytes(b, 1, pub[:])
 			b = appendBytes(b, 2, s.sender.privRaw[:])
 			return appendChainKey(b, s.sender.index, &s.sender.chainKey)
 		})
@@ -75,7 +77,8 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	for i := range s.receivers {
 		r := &s.receivers[i]
 		dst = appendMessage(dst, 7, func(b []byte) []byte {
-			b = appendBytes(b, 1, r.ratchetKey.Bytes())
+			rk := r.ratchetKey.Array()
+			b = appendBytes(b, 1, rk[:])
 			b = appendChainKey(b, r.index, &r.chainKey)
 			for j := len(r.skipped) - 1; j >= 0; j-- {
 				k := &r.skipped[j]
@@ -98,7 +101,8 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 				b = protowire.AppendTag(b, 1, protowire.VarintType)
 				b = protowire.AppendVarint(b, uint64(p.PreKeyID))
 			}
-			b = appendBytes(b, 2, p.BaseKey.Bytes())
+			base := p.BaseKey.Array()
+			b = appendBytes(b, 2, base[:])
 			// int32 on the wire: libsignal casts the u32 id.
 			b = appendUint(b, 3, uint64(int64(int32(p.SignedPreKeyID))))
 			return appendUint(b, 4, p.Timestamp)

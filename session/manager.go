@@ -113,11 +113,14 @@ func New(stores Stores, opts ...Option) (*Manager, error) {
 	return m, nil
 }
 
-func (m *Manager) lock(addr Address) func() {
-	l, _ := m.locks.LoadOrStore(addr, new(sync.Mutex))
+func (m *Manager) lock(addr Address) *sync.Mutex {
+	l, ok := m.locks.Load(addr)
+	if !ok {
+		l, _ = m.locks.LoadOrStore(addr, new(sync.Mutex))
+	}
 	mu := l.(*sync.Mutex)
 	mu.Lock()
-	return mu.Unlock
+	return mu
 }
 
 // ProcessBundle starts a session with a peer from its pre-key bundle
@@ -126,7 +129,7 @@ func (m *Manager) lock(addr Address) func() {
 // must be trusted for sending. The new state becomes current; a previous
 // one is archived.
 func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bundle) error {
-	defer m.lock(addr)()
+	defer m.lock(addr).Unlock()
 	ids := m.stores.Identity
 	theirID := b.IdentityKey()
 	if ok, err := ids.IsTrustedIdentity(ctx, addr, theirID, Sending); err != nil {
@@ -216,7 +219,7 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 // Encrypt encrypts plaintext for a peer with the current session state:
 // a PreKey message until the peer has answered, then Whisper messages.
 func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (Ciphertext, error) {
-	defer m.lock(addr)()
+	defer m.lock(addr).Unlock()
 	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
 	if err != nil {
 		return Ciphertext{}, err
@@ -299,7 +302,7 @@ func (m *Manager) decryptWhisper(ctx context.Context, addr Address, msg *ratchet
 	if err := m.checkAddresses(addr, msg); err != nil {
 		return nil, err
 	}
-	defer m.lock(addr)()
+	defer m.lock(addr).Unlock()
 	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -365,7 +368,7 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.P
 	if err := m.checkAddresses(addr, &pm.Message); err != nil {
 		return nil, err
 	}
-	defer m.lock(addr)()
+	defer m.lock(addr).Unlock()
 	m.preKeyMu.Lock()
 	defer m.preKeyMu.Unlock()
 	ids := m.stores.Identity
