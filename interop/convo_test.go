@@ -75,6 +75,13 @@ type Convo struct {
 	st       *Stats
 	seq      int
 
+	// SPQR: the sessions run the triple ratchet, so every SignalMessage must
+	// carry an SPQR v1 message (pq_ratchet, field 5); without it none may.
+	// PreKey messages of SPQR sessions between service-id names must also
+	// carry the addresses (field 6) of sender and receiver. Checked on every
+	// encryption (checkWire).
+	SPQR bool
+
 	// Schedule parameters.
 	Window   int     // reordering window (deliver any of the first Window in flight)
 	MaxSkips int     // a message passed over this often is delivered next
@@ -153,6 +160,9 @@ func (c *Convo) Send(from int) error {
 	}
 	if got := int64(ct[0] >> 4); got != c.version {
 		c.st.fail("%s encrypt #%d: first byte %#02x, want version %d", s.peer.Spec.Name, c.seq, ct[0], c.version)
+	}
+	if err := c.checkWire(s, o, ct, r.Int("type")); err != nil {
+		c.st.fail("%s encrypt #%d (type %d): %v", s.peer.Spec.Name, c.seq, r.Int("type"), err)
 	}
 	c.inflight[from] = append(c.inflight[from], &message{seq: c.seq, from: from, ct: ct, typ: r.Int("type"), plain: pt})
 	return nil
@@ -354,4 +364,130 @@ func (c *Convo) PingPong() error {
 		}
 	}
 	return nil
+}
+
+// checkWire checks the fields of the SignalMessage in ct (type 2, or the one
+// inside a type-3 PreKeySignalMessage) that SPQR and recent libsignal add:
+// pq_ratchet (field 5) is present and starts with SPQR version byte 0x01
+// exactly when c.SPQR; in SPQR sessions a PreKey message between service-id
+// names carries addresses (field 6) = sender service id (17-byte fixed-width
+// binary) || sender device (1 byte) || receiver service id || receiver device.
+func (c *Convo) checkWire(s, o *party, ct []byte, typ int64) error {
+	if len(ct) < 1 {
+		return fmt.Errorf("empty message")
+	}
+	sm := ct
+	if typ == 3 {
+		f, err := pbFields(ct[1:])
+		if err != nil {
+			return fmt.Errorf("PreKeySignalMessage: %w", err)
+		}
+		if sm = f[4]; sm == nil {
+			return fmt.Errorf("PreKeySignalMessage without message (field 4)")
+		}
+	}
+	if len(sm) < 1+8 {
+		return fmt.Errorf("SignalMessage of %d bytes", len(sm))
+	}
+	f, err := pbFields(sm[1 : len(sm)-8])
+	if err != nil {
+		return fmt.Errorf("SignalMessage: %w", err)
+	}
+	pq, hasPQ := f[5]
+	switch {
+	case c.SPQR && (!hasPQ || len(pq) == 0 || pq[0] != 0x01):
+		return fmt.Errorf("SPQR session, but pq_ratchet (field 5) is %x, want an SPQR v1 message", pq)
+	case !c.SPQR && hasPQ:
+		return fmt.Errorf("classical session, but pq_ratchet (field 5) is present: %x", pq)
+	}
+	if !c.SPQR || typ != 3 {
+		return nil
+	}
+	from, ok1 := serviceIDBinary(s.name)
+	to, ok2 := serviceIDBinary(o.name)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	want := append(append(append(from, byte(s.device)), to...), byte(o.device))
+	if got, ok := f[6]; !ok || !bytes.Equal(got, want) {
+		return fmt.Errorf("addresses (field 6) = %x (present %v), want %x", got, ok, want)
+	}
+	return nil
+}
+
+// serviceIDBinary returns the fixed-width binary form of a service id
+// string: 0x00 || UUID for an ACI ("<uuid>"), 0x01 || UUID for a PNI
+// ("PNI:<uuid>").
+func serviceIDBinary(name string) ([]byte, bool) {
+	kind := byte(0)
+	if rest, ok := strings.CutPrefix(name, "PNI:"); ok {
+		kind, name = 1, rest
+	}
+	if len(name) != 36 || name[8] != '-' || name[13] != '-' || name[18] != '-' || name[23] != '-' {
+		return nil, false
+	}
+	u, err := hex.DecodeString(strings.ReplaceAll(name, "-", ""))
+	if err != nil || len(u) != 16 {
+		return nil, false
+	}
+	return append([]byte{kind}, u...), true
+}
+
+// pbFields parses a protobuf message into its fields: the payload of each
+// length-delimited field (the last one when repeated), and an empty slice for
+// the other wire types, so that presence can be tested.
+func pbFields(b []byte) (map[int][]byte, error) {
+	out := map[int][]byte{}
+	uvarint := func() (uint64, error) {
+		var v uint64
+		for i := 0; i < 10; i++ {
+			if len(b) == 0 {
+				return 0, fmt.Errorf("truncated varint")
+			}
+			c := b[0]
+			b = b[1:]
+			v |= uint64(c&0x7f) << (7 * i)
+			if c < 0x80 {
+				return v, nil
+			}
+		}
+		return 0, fmt.Errorf("varint too long")
+	}
+	for len(b) > 0 {
+		key, err := uvarint()
+		if err != nil {
+			return nil, err
+		}
+		field := int(key >> 3)
+		switch key & 7 {
+		case 0:
+			if _, err := uvarint(); err != nil {
+				return nil, err
+			}
+			out[field] = []byte{}
+		case 1, 5:
+			n := 8
+			if key&7 == 5 {
+				n = 4
+			}
+			if len(b) < n {
+				return nil, fmt.Errorf("truncated fixed field %d", field)
+			}
+			b = b[n:]
+			out[field] = []byte{}
+		case 2:
+			n, err := uvarint()
+			if err != nil {
+				return nil, err
+			}
+			if uint64(len(b)) < n {
+				return nil, fmt.Errorf("truncated field %d", field)
+			}
+			out[field] = b[:n:n]
+			b = b[n:]
+		default:
+			return nil, fmt.Errorf("wire type %d", key&7)
+		}
+	}
+	return out, nil
 }

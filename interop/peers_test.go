@@ -40,7 +40,10 @@ type PeerSpec struct {
 	Version        string
 	Commands       []string
 	Features       []string
-	RecordFormat   string
+	// Requires lists features the counterpart must support (info field
+	// "requires"): libsignal ≥ 0.92 requires "spqr".
+	Requires     []string
+	RecordFormat string
 }
 
 // Has reports whether the peer lists cmd in its commands.
@@ -48,6 +51,23 @@ func (s *PeerSpec) Has(cmd string) bool { return slices.Contains(s.Commands, cmd
 
 // Supports reports whether the peer lists feature in its features.
 func (s *PeerSpec) Supports(feature string) bool { return slices.Contains(s.Features, feature) }
+
+// requirementsMet returns "" when each of a and b supports every feature the
+// other requires, or why not.
+func requirementsMet(a, b *PeerSpec) string {
+	for _, p := range [][2]*PeerSpec{{a, b}, {b, a}} {
+		for _, f := range p[0].Requires {
+			if !p[1].Supports(f) {
+				return fmt.Sprintf("%s requires %s, %s lacks it", p[0].Name, f, p[1].Name)
+			}
+		}
+	}
+	return ""
+}
+
+// useSPQR reports whether sessions between a and b run SPQR: exactly when
+// both list "spqr". Parties are then initialized with "spqr": true.
+func useSPQR(a, b *PeerSpec) bool { return a.Supports("spqr") && b.Supports("spqr") }
 
 // KnownIssue is a documented defect of a receiving implementation: messages
 // for which Applies returns true are expected to be rejected with error name
@@ -64,7 +84,8 @@ var errNotPresent = errors.New("not present")
 
 // peerSpecs is the set of peers the runner pairs. Adding a peer is one entry.
 var peerSpecs = []*PeerSpec{
-	{Name: "libsignal", Prepare: prepareNode},
+	{Name: "libsignal", Prepare: prepareNode("node")},
+	{Name: "libsignal103", Prepare: prepareNode("node103")},
 	{Name: "mau", Prepare: goBuild("maupeer", ".", "./maupeer"), KnownIssues: mauIssues, MACOverReserialization: true},
 	// This library's peer: skipped (loudly) only while cmd/signalpeer does not exist.
 	{Name: "ratchetlab", Optional: true, Prepare: goBuild("signalpeer", "..", "./cmd/signalpeer")},
@@ -81,8 +102,14 @@ var mauIssues = []KnownIssue{{
 	Applies: func(ct []byte) bool { return len(ct) > 0 && ct[0] != 0x33 },
 }}
 
-// prepareNode checks that the Node peer's dependencies are installed.
-func prepareNode(string) ([]string, string, error) {
+// prepareNode returns a Prepare function for the Node peer in dir (node/ for
+// libsignal 0.72.1, node103/ for 0.103.0; both run node/peer.mjs against
+// their own node_modules) that checks its dependencies are installed.
+func prepareNode(dir string) func(string) ([]string, string, error) {
+	return func(string) ([]string, string, error) { return prepareNodeDir(dir) }
+}
+
+func prepareNodeDir(rel string) ([]string, string, error) {
 	node := os.Getenv("INTEROP_NODE")
 	if node == "" {
 		node = "node"
@@ -91,12 +118,12 @@ func prepareNode(string) ([]string, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("node not found (%w); install Node 20+", err)
 	}
-	dir, err := filepath.Abs("node")
+	dir, err := filepath.Abs(rel)
 	if err != nil {
 		return nil, "", err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@signalapp", "libsignal-client", "package.json")); err != nil {
-		return nil, "", fmt.Errorf("@signalapp/libsignal-client is not installed: run `npm ci` in interop/node (interop/run does it): %w", err)
+		return nil, "", fmt.Errorf("@signalapp/libsignal-client is not installed: run `npm ci` in interop/%s (interop/run does it): %w", rel, err)
 	}
 	return []string{path, filepath.Join(dir, "peer.mjs")}, dir, nil
 }
@@ -136,7 +163,7 @@ func probe(s *PeerSpec) error {
 		return err
 	}
 	s.Implementation, s.Version = r.Str("implementation"), r.Str("version")
-	s.Commands, s.Features = r.Strings("commands"), r.Strings("features")
+	s.Commands, s.Features, s.Requires = r.Strings("commands"), r.Strings("features"), r.Strings("requires")
 	s.RecordFormat = r.Str("record_format")
 	if s.RecordFormat == "" && s.Has("session_export") && s.Has("session_import") {
 		s.RecordFormat = "libsignal" // PEER.md: session records are libsignal's RecordStructure

@@ -136,7 +136,7 @@ func TestInterop(t *testing.T) {
 						t.Parallel() // pairings of one scenario run side by side (go test -parallel, default GOMAXPROCS)
 						h := fnv.New64a()
 						fmt.Fprintf(h, "%d/%s/%s", seed, sc.Name, st.Pairing)
-						r := &run{t: t, st: st, rng: mrand.New(mrand.NewPCG(seed, h.Sum64())), a: a, b: b, n: messages}
+						r := &run{t: t, st: st, rng: mrand.New(mrand.NewPCG(seed, h.Sum64())), a: a, b: b, n: messages, spqr: useSPQR(a, b)}
 						// Registered first, so it runs last: after the peers are closed.
 						t.Cleanup(func() {
 							for _, d := range st.details {
@@ -178,8 +178,12 @@ func writeTable(w io.Writer, wall time.Duration) {
 	resultMu.Lock()
 	defer resultMu.Unlock()
 	fmt.Fprintf(w, "\nInterop results (seed %d, %d messages per conversation scenario)\n", seed, messages)
+	nameWidth := 0
 	for _, s := range active {
-		fmt.Fprintf(w, "  %-10s = %s %s\n", s.Name, s.Implementation, s.Version)
+		nameWidth = max(nameWidth, len(s.Name))
+	}
+	for _, s := range active {
+		fmt.Fprintf(w, "  %-*s = %s %s\n", nameWidth, s.Name, s.Implementation, s.Version)
 	}
 	for _, msg := range banners {
 		fmt.Fprintln(w, "  "+msg)
@@ -241,7 +245,7 @@ func writeTable(w io.Writer, wall time.Duration) {
 	if len(naOrder) > 0 {
 		fmt.Fprintln(w, "not applicable:")
 		for _, k := range naOrder {
-			fmt.Fprintf(w, "  %-18s %s (%s)\n", k.scenario, strings.Join(na[k], ", "), k.why)
+			fmt.Fprintf(w, "  %-20s %s (%s)\n", k.scenario, strings.Join(na[k], ", "), k.why)
 		}
 	}
 	for _, s := range active {

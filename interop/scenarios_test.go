@@ -18,6 +18,25 @@ type run struct {
 	rng  *mrand.Rand
 	a, b *PeerSpec
 	n    int // messages per scenario
+	// spqr: both peers list "spqr", so every party is initialized with
+	// "spqr": true and every session runs the triple ratchet.
+	spqr bool
+}
+
+// Party names are Signal service ids (ACI UUID strings, the ones of the
+// libsignal 0.103.0 transcript): libsignal ≥ 0.91 puts the addresses field
+// (SignalMessage field 6) into PreKey messages only when both names parse as
+// service ids, and this library does the same, so the field is exercised.
+const (
+	aliceName = "a11ce000-0000-4000-8000-00000000a11c"
+	bobName   = "b0b00000-0000-4000-8000-000000000b0b"
+)
+
+// newConvo starts a conversation for the run's handshake proto.
+func (r *run) newConvo(alice, bob *party, proto string) *Convo {
+	c := NewConvo(r.rng, alice, bob, protoVersion(proto), r.st)
+	c.SPQR = r.spqr && proto == "pqxdh" // X3DH sessions are always classical
+	return c
 }
 
 // Scenario is one entry of the suite. Applies returns "" when the scenario
@@ -44,7 +63,7 @@ func scenarios() []Scenario {
 			}
 			out = append(out, Scenario{
 				Name: name, Pairing: arrow,
-				Applies: func(a, b *PeerSpec) string { return needFeature(proto, a, b) },
+				Applies: func(a, b *PeerSpec) string { return firstReason(needFeature(proto, a, b), requirementsMet(a, b)) },
 				Run:     func(r *run) error { return runHandshake(r, proto, opk) },
 			})
 		}
@@ -61,15 +80,15 @@ func scenarios() []Scenario {
 					if a.RecordFormat != b.RecordFormat {
 						return fmt.Sprintf("record formats differ: %s, %s", a.RecordFormat, b.RecordFormat)
 					}
-					return needFeature(proto, a, b)
+					return firstReason(needFeature(proto, a, b), requirementsMet(a, b))
 				},
 				Run: func(r *run) error { return runRecord(r, proto, side) },
 			})
 		}
 	}
 	out = append(out,
-		Scenario{Name: "tofu", Pairing: arrow, Applies: needCommon, Run: runTOFU},
-		Scenario{Name: "corrupt", Pairing: arrow, Applies: needCommon, Run: runCorrupt},
+		Scenario{Name: "tofu", Pairing: arrow, Applies: needCommonAndRequirements, Run: runTOFU},
+		Scenario{Name: "corrupt", Pairing: arrow, Applies: needCommonAndRequirements, Run: runCorrupt},
 		Scenario{
 			Name: "fingerprint", Pairing: arrow,
 			Applies: func(a, b *PeerSpec) string {
@@ -93,8 +112,19 @@ func scenarios() []Scenario {
 		out = append(out, Scenario{
 			Name: "transcript-" + proto, Single: true,
 			Pairing: func(a, _ *PeerSpec) string { return "recording→" + a.Name },
-			Applies: func(a, _ *PeerSpec) string { return needFeature(proto, a, a) },
-			Run:     func(r *run) error { return runTranscript(r, proto) },
+			Applies: func(a, _ *PeerSpec) string {
+				return firstReason(needFeature(proto, a, a), requirementsMet(a, recording072))
+			},
+			Run: func(r *run) error { return runTranscript(r, transcript072, proto, false) },
+		})
+	}
+	for _, tc := range []struct{ name, session string }{{"transcript-spqr+opk", "pqxdh_otpk"}, {"transcript-spqr-opk", "pqxdh_no_otpk"}} {
+		session := tc.session
+		out = append(out, Scenario{
+			Name: tc.name, Single: true,
+			Pairing: func(a, _ *PeerSpec) string { return "recording→" + a.Name },
+			Applies: func(a, _ *PeerSpec) string { return needFeature("spqr", a, a) },
+			Run:     func(r *run) error { return runTranscript(r, transcript0103, session, true) },
 		})
 	}
 	return out
@@ -119,12 +149,26 @@ func commonProto(a, b *PeerSpec) string {
 	return ""
 }
 
-func needCommon(a, b *PeerSpec) string {
+func needCommonAndRequirements(a, b *PeerSpec) string {
 	if commonProto(a, b) == "" {
 		return "no common handshake"
 	}
+	return requirementsMet(a, b)
+}
+
+// firstReason returns the first non-empty reason.
+func firstReason(reasons ...string) string {
+	for _, r := range reasons {
+		if r != "" {
+			return r
+		}
+	}
 	return ""
 }
+
+// recording072 stands for the recorded libsignal 0.72.1 conversations of the
+// transcript scenarios: classical sessions, no SPQR.
+var recording072 = &PeerSpec{Name: "the 0.72.1 recording", Features: []string{"pqxdh", "x3dh"}}
 
 func protoVersion(proto string) int64 {
 	if proto == "pqxdh" {
@@ -145,6 +189,9 @@ func (r *run) newParty(spec *PeerSpec, name, trust string, extra map[string]any)
 		}
 	})
 	params := map[string]any{"name": name, "device_id": 1, "trust": trust}
+	if r.spqr {
+		params["spqr"] = true
+	}
 	for k, v := range extra {
 		params[k] = v
 	}
@@ -230,18 +277,18 @@ func (r *run) checkSessionInfo(p, other *party) error {
 
 // runHandshake: session from a bundle, then n messages on a random schedule.
 func runHandshake(r *run, proto string, opk bool) error {
-	alice, err := r.newParty(r.a, "alice", "all", nil)
+	alice, err := r.newParty(r.a, aliceName, "all", nil)
 	if err != nil {
 		return err
 	}
-	bob, err := r.newParty(r.b, "bob", "all", nil)
+	bob, err := r.newParty(r.b, bobName, "all", nil)
 	if err != nil {
 		return err
 	}
 	if _, err := r.handshake(alice, bob, proto, opk, 10); err != nil {
 		return err
 	}
-	c := NewConvo(r.rng, alice, bob, protoVersion(proto), r.st)
+	c := r.newConvo(alice, bob, proto)
 	if err := c.Run(r.n, true); err != nil {
 		return err
 	}
@@ -267,11 +314,11 @@ func runHandshake(r *run, proto string, opk bool) error {
 // session_export/session_import in the middle of a conversation (with
 // messages in flight); the counterpart stays on r.a.
 func runRecord(r *run, proto string, side int) error {
-	alice, err := r.newParty(r.a, "alice", "all", nil)
+	alice, err := r.newParty(r.a, aliceName, "all", nil)
 	if err != nil {
 		return err
 	}
-	bob, err := r.newParty(r.a, "bob", "all", nil)
+	bob, err := r.newParty(r.a, bobName, "all", nil)
 	if err != nil {
 		return err
 	}
@@ -279,7 +326,7 @@ func runRecord(r *run, proto string, side int) error {
 	if err != nil {
 		return err
 	}
-	c := NewConvo(r.rng, alice, bob, protoVersion(proto), r.st)
+	c := r.newConvo(alice, bob, proto)
 	first := r.n / 4
 	if err := c.Run(first, false); err != nil {
 		return err
@@ -347,18 +394,18 @@ func runRecord(r *run, proto string, side int) error {
 // (a bundle from a re-initialized bob); the original session keeps working.
 func runTOFU(r *run) error {
 	proto := commonProto(r.a, r.b)
-	alice, err := r.newParty(r.a, "alice", "tofu", nil)
+	alice, err := r.newParty(r.a, aliceName, "tofu", nil)
 	if err != nil {
 		return err
 	}
-	bob, err := r.newParty(r.b, "bob", "tofu", nil)
+	bob, err := r.newParty(r.b, bobName, "tofu", nil)
 	if err != nil {
 		return err
 	}
 	if _, err := r.handshake(alice, bob, proto, true, 10); err != nil {
 		return err
 	}
-	c := NewConvo(r.rng, alice, bob, protoVersion(proto), r.st)
+	c := r.newConvo(alice, bob, proto)
 	c.Loss, c.Dup = 0, 0
 	if err := c.Run(20, true); err != nil {
 		return err
@@ -368,7 +415,7 @@ func runTOFU(r *run) error {
 	}
 
 	// A new alice (same name, new identity) sends: bob must refuse.
-	alice2, err := r.newParty(r.a, "alice", "all", nil)
+	alice2, err := r.newParty(r.a, aliceName, "all", nil)
 	if err != nil {
 		return err
 	}
@@ -393,7 +440,7 @@ func runTOFU(r *run) error {
 	}
 
 	// A new bob (same name, new identity) publishes a bundle: alice must refuse it.
-	bob2, err := r.newParty(r.b, "bob", "all", nil)
+	bob2, err := r.newParty(r.b, bobName, "all", nil)
 	if err != nil {
 		return err
 	}
@@ -421,18 +468,18 @@ func runTOFU(r *run) error {
 // and change nothing: the original message still decrypts afterwards.
 func runCorrupt(r *run) error {
 	proto := commonProto(r.a, r.b)
-	alice, err := r.newParty(r.a, "alice", "all", nil)
+	alice, err := r.newParty(r.a, aliceName, "all", nil)
 	if err != nil {
 		return err
 	}
-	bob, err := r.newParty(r.b, "bob", "all", nil)
+	bob, err := r.newParty(r.b, bobName, "all", nil)
 	if err != nil {
 		return err
 	}
 	if _, err := r.handshake(alice, bob, proto, true, 10); err != nil {
 		return err
 	}
-	c := NewConvo(r.rng, alice, bob, protoVersion(proto), r.st)
+	c := r.newConvo(alice, bob, proto)
 	c.Loss, c.Dup, c.Burst = 0, 0, 0
 	if err := c.Run(10, true); err != nil {
 		return err
@@ -528,11 +575,11 @@ func corruptions(rng *mrand.Rand, ct []byte, typ int64, tailOnly bool) []corrupt
 // runFingerprint: safety numbers computed on both sides for the same inputs
 // are equal, and each side's scannable form matches the other's.
 func runFingerprint(r *run) error {
-	alice, err := r.newParty(r.a, "alice", "all", nil)
+	alice, err := r.newParty(r.a, aliceName, "all", nil)
 	if err != nil {
 		return err
 	}
-	bob, err := r.newParty(r.b, "bob", "all", nil)
+	bob, err := r.newParty(r.b, bobName, "all", nil)
 	if err != nil {
 		return err
 	}

@@ -10,9 +10,16 @@ import (
 	"sync"
 )
 
-// transcriptPath is the recorded libsignal 0.72.1 conversation (the same file
-// as shared/vectors/libsignal_v0.72_transcript.json).
-var transcriptPath = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.72_transcript.json")
+// transcript072 is the recorded libsignal 0.72.1 conversation (the same file
+// as shared/vectors/libsignal_v0.72_transcript.json): classical sessions,
+// sessions "pqxdh" and "x3dh".
+var transcript072 = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.72_transcript.json")
+
+// transcript0103 is the recorded libsignal 0.103.0 conversation (the same
+// file as shared/vectors/libsignal_v0.103_transcript.json): SPQR sessions
+// "pqxdh_otpk" and "pqxdh_no_otpk", between service-id addresses, so its
+// PreKey messages carry addresses.
+var transcript0103 = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.103_transcript.json")
 
 type transcriptSession struct {
 	Name           string `json:"name"`
@@ -27,7 +34,7 @@ type transcriptSession struct {
 		IdentityPub      string `json:"identity_pub"`
 		SignedPrekeyID   int    `json:"signed_prekey_id"`
 		SignedPrekeyPriv string `json:"signed_prekey_priv"`
-		PrekeyID         int    `json:"prekey_id"`
+		PrekeyID         *int   `json:"prekey_id"`
 		PrekeyPriv       string `json:"prekey_priv"`
 		KyberPrekeyID    *int   `json:"kyber_prekey_id"`
 		KyberPrekeyPriv  string `json:"kyber_prekey_priv"`
@@ -50,8 +57,18 @@ type transcriptSession struct {
 	} `json:"messages"`
 }
 
-var transcriptOnce = sync.OnceValues(func() (map[string]*transcriptSession, error) {
-	b, err := os.ReadFile(transcriptPath)
+var transcripts sync.Map // path → func() (map[string]*transcriptSession, error)
+
+// loadTranscript reads the transcript file at path once.
+func loadTranscript(path string) (map[string]*transcriptSession, error) {
+	f, _ := transcripts.LoadOrStore(path, sync.OnceValues(func() (map[string]*transcriptSession, error) {
+		return readTranscript(path)
+	}))
+	return f.(func() (map[string]*transcriptSession, error))()
+}
+
+func readTranscript(path string) (map[string]*transcriptSession, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -66,21 +83,26 @@ var transcriptOnce = sync.OnceValues(func() (map[string]*transcriptSession, erro
 		out[s.Name] = s
 	}
 	return out, nil
-})
+}
 
 // runTranscript: the peer, given Bob's recorded private keys, publishes
 // exactly the recorded bundle and decrypts Alice's recorded PreKey messages
 // (the first one first, the others in random order), then rejects a replay.
 // Alice's later messages (seq 7-11) need Bob's recorded ratchet key, which
 // PEER.md cannot inject, so they are not used.
-func runTranscript(r *run, proto string) error {
-	all, err := transcriptOnce()
+//
+// The same runs against the libsignal 0.103.0 recording (SPQR sessions, the
+// peer initialized with "spqr": true): Alice's first run is all PreKey
+// messages, which the peer must decrypt from Bob's keys alone; her later
+// runs need Bob's recorded ratchet keys and SPQR randomness.
+func runTranscript(r *run, path, session string, spqr bool) error {
+	all, err := loadTranscript(path)
 	if err != nil {
 		return err
 	}
-	ts := all[proto]
+	ts := all[session]
 	if ts == nil {
-		return fmt.Errorf("transcript has no %s session", proto)
+		return fmt.Errorf("%s has no %s session", filepath.Base(path), session)
 	}
 	p, err := StartPeer(r.a)
 	if err != nil {
@@ -92,10 +114,14 @@ func runTranscript(r *run, proto string) error {
 		}
 	})
 	bob := ts.Bob
-	init, err := p.MustOK("init", map[string]any{
+	initParams := map[string]any{
 		"name": bob.Address.Name, "device_id": bob.Address.DeviceID,
 		"identity_priv": bob.IdentityPriv, "registration_id": bob.RegistrationID,
-	})
+	}
+	if spqr {
+		initParams["spqr"] = true
+	}
+	init, err := p.MustOK("init", initParams)
 	if err != nil {
 		return err
 	}
@@ -103,8 +129,11 @@ func runTranscript(r *run, proto string) error {
 	params := map[string]any{
 		"signed_prekey_id": bob.SignedPrekeyID, "signed_prekey_priv": bob.SignedPrekeyPriv,
 		"signed_prekey_signature": ts.Bundle["signed_prekey_signature"],
-		"prekey_id":               bob.PrekeyID, "prekey_priv": bob.PrekeyPriv,
-		"kyber": bob.KyberPrekeyID != nil,
+		"prekey_id":               bob.PrekeyID, // nil: no one-time pre-key
+		"kyber":                   bob.KyberPrekeyID != nil,
+	}
+	if bob.PrekeyID != nil {
+		params["prekey_priv"] = bob.PrekeyPriv
 	}
 	if bob.KyberPrekeyID != nil {
 		params["kyber_prekey_id"] = *bob.KyberPrekeyID

@@ -3,22 +3,59 @@
 // shared/PEER.md: one JSON request per line on stdin, one JSON reply per line
 // on stdout, in order. All state is in memory; one process is one party.
 //
-// Run: node interop/node/peer.mjs   (after `npm ci` in interop/node)
+// Run: node interop/node/peer.mjs      (libsignal 0.72.1, after `npm ci` in interop/node)
+//      node interop/node103/peer.mjs   (libsignal 0.103.0, after `npm ci` in interop/node103)
+//
+// The package is resolved from the directory of the script node was started
+// with (process.argv[1]), so node103/peer.mjs, which only imports this file,
+// runs the same code against its own node_modules. The differences between
+// the two releases are detected, not configured:
+//   - 0.103 takes the local ProtocolAddress in processPreKeyBundle,
+//     signalEncrypt, signalDecrypt and signalDecryptPreKey (detected from the
+//     functions' arity);
+//   - from 0.92 on, every new session runs SPQR (the post-quantum triple
+//     ratchet) and X3DH sessions can be neither started nor accepted, so the
+//     peer lists "spqr" instead of "x3dh" and reports `requires: ["spqr"]` in
+//     `info` (a counterpart without SPQR cannot talk to it).
 
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const SC = require('@signalapp/libsignal-client');
+const PKG = '@signalapp/libsignal-client';
+const entry = resolve(process.argv[1] || '.');
+const require = createRequire(entry);
+const pkgMain = require.resolve(PKG);
+const SC = await (async () => {
+  const ns = await import(pathToFileURL(pkgMain).href);
+  return ns.SessionStore ? ns : ns.default; // ESM (0.103) or CommonJS (0.72)
+})();
+const LIB_VERSION = (() => {
+  for (let d = dirname(pkgMain); d !== dirname(d); d = dirname(d)) {
+    try {
+      const j = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));
+      if (j.name === PKG) return j.version;
+    } catch { /* keep walking up */ }
+  }
+  throw new Error(`cannot find the version of ${PKG}`);
+})();
+const [MAJOR, MINOR] = LIB_VERSION.split('.').map(Number);
+// SPQR is mandatory from libsignal 0.92 on (SPQR.md §11).
+const SPQR = MAJOR > 0 || MINOR >= 92;
+// 0.103: (message, address, localAddress, sessionStore, identityStore); 0.72: no localAddress.
+const LOCAL_ADDRESS = SC.signalDecrypt.length >= 5;
 
 const IMPLEMENTATION = 'libsignal-node';
-const VERSION = '0.72.1';
+const VERSION = LIB_VERSION;
 const COMMANDS = [
   'info', 'init', 'prekeys', 'process_bundle', 'encrypt', 'decrypt',
   'session_export', 'session_import', 'session_info', 'session_delete',
   'identity', 'fingerprint', 'fingerprint_compare', 'quit',
 ];
-const FEATURES = ['pqxdh', 'x3dh'];
+const FEATURES = SPQR ? ['pqxdh', 'spqr'] : ['pqxdh', 'x3dh'];
+const REQUIRES = SPQR ? ['spqr'] : [];
 const RECORD_FORMAT = 'libsignal'; // session_export/import: libsignal RecordStructure protobuf
 const MAX_LINE = 64 << 20; // we accept lines well beyond the 16 MiB minimum
 
@@ -266,7 +303,7 @@ class MemKyberPreKeyStore extends SC.KyberPreKeyStore {
     if (!b) throw new PeerError('invalid_key_id', `no Kyber pre-key ${id}`);
     return SC.KyberPreKeyRecord.deserialize(b);
   }
-  async markKyberPreKeyUsed(_id) { /* last-resort keys: kept */ }
+  async markKyberPreKeyUsed(_id, _signedPreKeyId, _baseKey) { /* last-resort keys: kept */ }
 }
 
 // ---------------------------------------------------------------------------
@@ -287,8 +324,16 @@ function cmdInit(req) {
   const regId = intParam(req, 'registration_id', 1 + Math.floor(Math.random() * 16380), { min: 0, max: 0x3fff });
   const trust = strParam(req, 'trust', 'all');
   if (trust !== 'all' && trust !== 'tofu') throw bad('trust: expected "all" or "tofu"');
+  // spqr: whether sessions this party starts run SPQR. libsignal decides this
+  // itself (always from 0.92 on, never before), so only the matching value is
+  // accepted.
+  const spqr = boolParam(req, 'spqr', SPQR);
+  if (spqr !== SPQR) {
+    throw new PeerError('unsupported', `libsignal ${LIB_VERSION} ${SPQR ? 'always' : 'never'} runs SPQR`);
+  }
+  const addr = SC.ProtocolAddress.new(name, deviceId); // checks the name and device id
   party = {
-    name, deviceId, regId, trust, priv, pub: priv.getPublicKey(),
+    name, deviceId, regId, trust, priv, pub: priv.getPublicKey(), addr,
     sessions: new MemSessionStore(),
     identities: new MemIdentityStore(priv, regId, trust),
     prekeys: new MemPreKeyStore(),
@@ -325,6 +370,7 @@ function cmdPrekeys(req) {
 
   // Kyber pre-key.
   const useKyber = boolParam(req, 'kyber', true);
+  if (!useKyber && SPQR) throw new PeerError('unsupported', `libsignal ${LIB_VERSION} neither starts nor accepts X3DH sessions`);
   let kyberRec = null; let kyberId = null;
   if (useKyber) {
     kyberId = intParam(req, 'kyber_prekey_id', 1, { min: 0, max: 0xffffff });
@@ -394,15 +440,20 @@ function parseBundle(b) {
     const ksig = bytesParam(b, 'kyber_prekey_signature');
     return SC.PreKeyBundle.new(regId, deviceId, pkId, pk, spkId, spk, spkSig, ik, kid, kpk, ksig);
   }
+  if (SPQR) throw new PeerError('unsupported', `libsignal ${LIB_VERSION} neither starts nor accepts X3DH sessions`);
   return SC.PreKeyBundle.new(regId, deviceId, pkId, pk, spkId, spk, spkSig, ik);
 }
+
+// local returns the extra local-address argument of the session functions
+// (libsignal 0.103), or nothing (0.72).
+function local(p) { return LOCAL_ADDRESS ? [p.addr] : []; }
 
 async function cmdProcessBundle(req) {
   const p = requireParty();
   const a = peerAddress(req);
   if (!hasOwn(req, 'bundle')) throw bad('missing bundle');
   const bundle = parseBundle(req.bundle);
-  await SC.processPreKeyBundle(bundle, a.addr, p.sessions, p.identities);
+  await SC.processPreKeyBundle(bundle, a.addr, ...local(p), p.sessions, p.identities);
   return { peer: { name: a.name, device_id: a.device } };
 }
 
@@ -411,7 +462,7 @@ async function cmdEncrypt(req) {
   const a = peerAddress(req);
   const pt = bytesParam(req, 'plaintext', { allowText: true, required: true });
   if (!p.sessions.m.has(a.key)) throw new PeerError('no_session', `no session for ${a.name}.${a.device}`);
-  const ct = await SC.signalEncrypt(pt, a.addr, p.sessions, p.identities);
+  const ct = await SC.signalEncrypt(pt, a.addr, ...local(p), p.sessions, p.identities);
   const bytes = ct.serialize();
   return { type: ct.type(), ciphertext: hex(bytes), version: bytes.length > 0 ? bytes[0] >> 4 : null };
 }
@@ -438,11 +489,11 @@ async function cmdDecrypt(req) {
   let pt;
   if (type === 3) {
     if (!msg) msg = SC.PreKeySignalMessage.deserialize(ct);
-    pt = await SC.signalDecryptPreKey(msg, a.addr, p.sessions, p.identities, p.prekeys, p.signed, p.kyber);
+    pt = await SC.signalDecryptPreKey(msg, a.addr, ...local(p), p.sessions, p.identities, p.prekeys, p.signed, p.kyber);
   } else {
     const m = SC.SignalMessage.deserialize(ct);
     if (!p.sessions.m.has(a.key)) throw new PeerError('no_session', `no session for ${a.name}.${a.device}`);
-    pt = await SC.signalDecrypt(m, a.addr, p.sessions, p.identities);
+    pt = await SC.signalDecrypt(m, a.addr, ...local(p), p.sessions, p.identities);
   }
   return { plaintext: hex(pt), text: utf8OrNull(pt), version };
 }
@@ -512,7 +563,7 @@ function cmdFingerprintCompare(req) {
 }
 
 function cmdInfo() {
-  return { implementation: IMPLEMENTATION, version: VERSION, commands: COMMANDS, features: FEATURES, record_format: RECORD_FORMAT };
+  return { implementation: IMPLEMENTATION, version: VERSION, commands: COMMANDS, features: FEATURES, requires: REQUIRES, record_format: RECORD_FORMAT };
 }
 
 const HANDLERS = {
