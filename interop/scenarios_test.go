@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,16 +74,8 @@ func scenarios() []Scenario {
 			out = append(out, Scenario{
 				Name:    "record-" + proto + "-" + sideName,
 				Pairing: func(a, b *PeerSpec) string { return a.Name + "⇒" + b.Name },
-				Applies: func(a, b *PeerSpec) string {
-					if a.RecordFormat == "" || b.RecordFormat == "" {
-						return "no session_export/session_import"
-					}
-					if a.RecordFormat != b.RecordFormat {
-						return fmt.Sprintf("record formats differ: %s, %s", a.RecordFormat, b.RecordFormat)
-					}
-					return firstReason(needFeature(proto, a, b), requirementsMet(a, b))
-				},
-				Run: func(r *run) error { return runRecord(r, proto, side) },
+				Applies: func(a, b *PeerSpec) string { return recordApplies(proto, a, b) },
+				Run:     func(r *run) error { return runRecord(r, proto, side) },
 			})
 		}
 	}
@@ -128,6 +121,52 @@ func scenarios() []Scenario {
 		})
 	}
 	return out
+}
+
+// recordApplies says whether a proto session started between two e peers
+// can be continued by i after session_export/session_import. The session
+// runs SPQR when both e and i list "spqr" (useSPQR); e must support proto,
+// i must support every feature e requires of all sessions; a classical
+// session (X3DH, or PQXDH without SPQR) needs an i that supports proto and
+// requires nothing more, or one that lists "continues_classical" (libsignal
+// 0.103 neither starts nor accepts classical sessions but continues stored
+// ones).
+func recordApplies(proto string, e, i *PeerSpec) string {
+	if e.RecordFormat == "" || i.RecordFormat == "" {
+		return "no session_export/session_import"
+	}
+	if e.RecordFormat != i.RecordFormat {
+		return fmt.Sprintf("record formats differ: %s, %s", e.RecordFormat, i.RecordFormat)
+	}
+	if why := needFeature(proto, e, e); why != "" {
+		return why
+	}
+	for _, f := range e.Requires {
+		if !i.Supports(f) {
+			return fmt.Sprintf("%s's sessions run %s, %s lacks it", e.Name, f, i.Name)
+		}
+	}
+	if proto == "pqxdh" && useSPQR(e, i) {
+		return needFeature(proto, i, i)
+	}
+	if i.Supports("continues_classical") {
+		return ""
+	}
+	if !i.Supports(proto) {
+		return i.Name + " lacks " + proto
+	}
+	if len(i.Requires) > 0 {
+		return fmt.Sprintf("the session is classical, %s requires %s", i.Name, strings.Join(i.Requires, ", "))
+	}
+	return ""
+}
+
+// wantCurrentState is the has_current_state p reports for a session with
+// the given SPQR use: libsignal ≥ 0.92 counts only sessions with SPQR state
+// as usable for sending (SessionUsabilityRequirements::Spqr), although it
+// still continues classical ones it has stored.
+func wantCurrentState(p *PeerSpec, spqr bool) bool {
+	return spqr || !slices.Contains(p.Requires, "spqr")
 }
 
 func needFeature(f string, a, b *PeerSpec) string {
@@ -260,14 +299,15 @@ func (r *run) checkIdentity(p, other *party) error {
 	return nil
 }
 
-// checkSessionInfo verifies that p has a current session with other.
-func (r *run) checkSessionInfo(p, other *party) error {
+// checkSessionInfo verifies that p has a session with other, and a current
+// one when wantCurrent.
+func (r *run) checkSessionInfo(p, other *party, wantCurrent bool) error {
 	rep, err := p.peer.MustOK("session_info", map[string]any{"peer": other.name, "peer_device": other.device})
 	if err != nil {
 		return err
 	}
-	if !rep.Bool("has_session") || !rep.Bool("has_current_state") {
-		r.st.fail("%s session_info(%s): no current session: %v", p.peer.Spec.Name, other.name, rep)
+	if !rep.Bool("has_session") || rep.Bool("has_current_state") != wantCurrent {
+		r.st.fail("%s session_info(%s): want has_session, has_current_state %v: %v", p.peer.Spec.Name, other.name, wantCurrent, rep)
 	}
 	if id, ok := rep["remote_registration_id"]; ok && id != nil && rep.Int("remote_registration_id") != other.regID {
 		r.st.fail("%s session_info(%s): remote_registration_id %v, want %d", p.peer.Spec.Name, other.name, id, other.regID)
@@ -298,14 +338,14 @@ func runHandshake(r *run, proto string, opk bool) error {
 	if err := r.checkIdentity(alice, bob); err != nil {
 		return err
 	}
-	if err := r.checkSessionInfo(alice, bob); err != nil {
+	if err := r.checkSessionInfo(alice, bob, true); err != nil {
 		return err
 	}
 	if bob.canSend {
 		if err := r.checkIdentity(bob, alice); err != nil {
 			return err
 		}
-		return r.checkSessionInfo(bob, alice)
+		return r.checkSessionInfo(bob, alice, true)
 	}
 	return nil
 }
@@ -343,6 +383,11 @@ func runRecord(r *run, proto string, side int) error {
 	if rec == "" {
 		return fmt.Errorf("%s session_export: no record", r.a.Name)
 	}
+	spqr := r.spqr && proto == "pqxdh"
+	libsignalRecords := r.a.RecordFormat == "libsignal" // else opaque (go.mau.fi/libsignal's JSON)
+	if libsignalRecords {
+		r.check(checkRecordSPQR(rec, spqr) == nil, "%s session_export: %v", r.a.Name, checkRecordSPQR(rec, spqr))
+	}
 	moved, err := r.newParty(r.b, mover.name, "all", map[string]any{
 		"identity_priv": mover.idPriv, "registration_id": mover.regID,
 	})
@@ -374,19 +419,62 @@ func runRecord(r *run, proto string, side int) error {
 	if err != nil {
 		return err
 	}
-	r.check(imp.Bool("has_current_state"), "%s session_import: has_current_state false", r.b.Name)
+	wantCurrent := wantCurrentState(r.b, spqr)
+	r.check(imp.Bool("has_current_state") == wantCurrent, "%s session_import: has_current_state %v, want %v", r.b.Name, imp.Bool("has_current_state"), wantCurrent)
 	if err := mover.peer.Close(); err != nil {
 		r.st.fail("%s: %v", r.a.Name, err)
 	}
 	moved.initiator, moved.canSend, moved.gotReply = mover.initiator, true, mover.gotReply
 	c.p[side] = moved
-	if err := r.checkSessionInfo(moved, other); err != nil {
+	if err := r.checkSessionInfo(moved, other, wantCurrent); err != nil {
 		return err
 	}
 	if err := c.Run(r.n-first, true); err != nil {
 		return err
 	}
-	return c.PingPong()
+	if err := c.PingPong(); err != nil {
+		return err
+	}
+	exp, err = moved.peer.MustOK("session_export", map[string]any{"peer": other.name, "peer_device": other.device})
+	if err != nil {
+		return err
+	}
+	rec = exp.Str("record")
+	if !libsignalRecords {
+		return nil
+	}
+	r.check(checkRecordSPQR(rec, spqr) == nil, "%s session_export after the move: %v", r.b.Name, checkRecordSPQR(rec, spqr))
+	return nil
+}
+
+// checkRecordSPQR checks a RecordStructure (hex): its current session
+// (field 1, a SessionStructure) holds a non-empty SPQR state
+// (pq_ratchet_state, field 15) exactly when spqr is set.
+func checkRecordSPQR(recHex string, spqr bool) error {
+	rec, err := hex.DecodeString(recHex)
+	if err != nil {
+		return err
+	}
+	f, err := pbFields(rec)
+	if err != nil {
+		return fmt.Errorf("RecordStructure: %w", err)
+	}
+	cur, ok := f[1]
+	if !ok {
+		return fmt.Errorf("record without current session")
+	}
+	sf, err := pbFields(cur)
+	if err != nil {
+		return fmt.Errorf("SessionStructure: %w", err)
+	}
+	state := sf[15]
+	switch {
+	case spqr && len(state) == 0:
+		return fmt.Errorf("SPQR session, but pq_ratchet_state (field 15) is empty")
+	case !spqr && len(state) > 0:
+		return fmt.Errorf("classical session, but pq_ratchet_state (field 15) has %d bytes", len(state))
+	}
+	return nil
 }
 
 // runTOFU: under trust "tofu", a changed identity is rejected both when

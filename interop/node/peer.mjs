@@ -16,7 +16,9 @@
 //   - from 0.92 on, every new session runs SPQR (the post-quantum triple
 //     ratchet) and X3DH sessions can be neither started nor accepted, so the
 //     peer lists "spqr" instead of "x3dh" and reports `requires: ["spqr"]` in
-//     `info` (a counterpart without SPQR cannot talk to it).
+//     `info` (a counterpart without SPQR cannot start a session with it); it
+//     also lists "continues_classical": classical sessions imported from a
+//     record still work.
 
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -54,7 +56,11 @@ const COMMANDS = [
   'session_export', 'session_import', 'session_info', 'session_delete',
   'identity', 'fingerprint', 'fingerprint_compare', 'quit',
 ];
-const FEATURES = SPQR ? ['pqxdh', 'spqr'] : ['pqxdh', 'x3dh'];
+// continues_classical: stored classical sessions (X3DH, PQXDH without SPQR)
+// imported with session_import still encrypt and decrypt, although new ones
+// can be neither started nor accepted (and SessionRecord.hasCurrentState(),
+// which requires SPQR state, reports them unusable).
+const FEATURES = SPQR ? ['pqxdh', 'spqr', 'continues_classical'] : ['pqxdh', 'x3dh'];
 const REQUIRES = SPQR ? ['spqr'] : [];
 const RECORD_FORMAT = 'libsignal'; // session_export/import: libsignal RecordStructure protobuf
 const MAX_LINE = 64 << 20; // we accept lines well beyond the 16 MiB minimum
@@ -369,8 +375,10 @@ function cmdPrekeys(req) {
   }
 
   // Kyber pre-key.
+  // kyber: false on 0.103 stores the keys and returns an X3DH bundle, which
+  // no 0.103 party can use, but a party that moved here with a stored X3DH
+  // session needs its signed pre-key back for PreKey messages in flight.
   const useKyber = boolParam(req, 'kyber', true);
-  if (!useKyber && SPQR) throw new PeerError('unsupported', `libsignal ${LIB_VERSION} neither starts nor accepts X3DH sessions`);
   let kyberRec = null; let kyberId = null;
   if (useKyber) {
     kyberId = intParam(req, 'kyber_prekey_id', 1, { min: 0, max: 0xffffff });
