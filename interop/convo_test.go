@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -81,6 +82,8 @@ type Convo struct {
 	// carry the addresses (field 6) of sender and receiver. Checked on every
 	// encryption (checkWire).
 	SPQR bool
+	// MaxEpoch is the highest SPQR epoch seen in a sent message's header.
+	MaxEpoch uint64
 
 	// Schedule parameters.
 	Window   int     // reordering window (deliver any of the first Window in flight)
@@ -88,13 +91,18 @@ type Convo struct {
 	Loss     float64 // probability that a delivery is a drop instead
 	Dup      float64 // probability that a delivery is followed by a replay
 	Burst    float64 // probability of a simultaneous-send burst
+	// SendRate is the probability that a step sends (bursts included) rather
+	// than delivers. With the default 0.5, bursts make sends outnumber
+	// deliveries, so the messages in flight pile up and every reply comes
+	// late (long-latency traffic); below about 0.4 deliveries keep up.
+	SendRate float64
 }
 
 // NewConvo returns a conversation between alice (p[0]) and bob (p[1]).
 func NewConvo(rng *rand.Rand, alice, bob *party, version int64, st *Stats) *Convo {
 	return &Convo{
 		rng: rng, p: [2]*party{alice, bob}, version: version, st: st,
-		Window: 5, MaxSkips: 3, Loss: 0.05, Dup: 0.05, Burst: 0.08,
+		Window: 5, MaxSkips: 3, Loss: 0.05, Dup: 0.05, Burst: 0.08, SendRate: 0.5,
 	}
 }
 
@@ -303,7 +311,7 @@ func (c *Convo) Run(n int, drain bool) error {
 					return err
 				}
 			}
-		case x < 0.5:
+		case x < c.SendRate:
 			from := c.rng.IntN(2)
 			if !c.p[from].canSend {
 				from = 1 - from
@@ -399,6 +407,14 @@ func (c *Convo) checkWire(s, o *party, ct []byte, typ int64) error {
 		return fmt.Errorf("SPQR session, but pq_ratchet (field 5) is %x, want an SPQR v1 message", pq)
 	case !c.SPQR && hasPQ:
 		return fmt.Errorf("classical session, but pq_ratchet (field 5) is present: %x", pq)
+	}
+	if c.SPQR {
+		// SPQR.md §7: 0x01 || varint epoch || varint index || type || ...
+		epoch, n := binary.Uvarint(pq[1:])
+		if n <= 0 || epoch < 1 {
+			return fmt.Errorf("pq_ratchet %x: bad epoch", pq)
+		}
+		c.MaxEpoch = max(c.MaxEpoch, epoch)
 	}
 	if !c.SPQR || typ != 3 {
 		return nil

@@ -33,6 +33,13 @@ const (
 	bobName   = "b0b00000-0000-4000-8000-000000000b0b"
 )
 
+// noteEpochs notes in the table how far SPQR got in an SPQR conversation.
+func (r *run) noteEpochs(c *Convo) {
+	if c.SPQR {
+		r.st.note("SPQR epoch %d", c.MaxEpoch)
+	}
+}
+
 // newConvo starts a conversation for the run's handshake proto.
 func (r *run) newConvo(alice, bob *party, proto string) *Convo {
 	c := NewConvo(r.rng, alice, bob, protoVersion(proto), r.st)
@@ -65,10 +72,15 @@ func scenarios() []Scenario {
 			out = append(out, Scenario{
 				Name: name, Pairing: arrow,
 				Applies: func(a, b *PeerSpec) string { return firstReason(needFeature(proto, a, b), requirementsMet(a, b)) },
-				Run:     func(r *run) error { return runHandshake(r, proto, opk) },
+				Run:     func(r *run) error { return runHandshake(r, proto, opk, nil) },
 			})
 		}
 	}
+	out = append(out, Scenario{
+		Name: "spqr-lossy", Pairing: arrow,
+		Applies: func(a, b *PeerSpec) string { return needFeature("spqr", a, b) },
+		Run:     runSPQRLossy,
+	})
 	for _, proto := range []string{"pqxdh", "x3dh"} {
 		for side, sideName := range []string{"alice", "bob"} {
 			out = append(out, Scenario{
@@ -316,7 +328,7 @@ func (r *run) checkSessionInfo(p, other *party, wantCurrent bool) error {
 }
 
 // runHandshake: session from a bundle, then n messages on a random schedule.
-func runHandshake(r *run, proto string, opk bool) error {
+func runHandshake(r *run, proto string, opk bool, tune func(*Convo)) error {
 	alice, err := r.newParty(r.a, aliceName, "all", nil)
 	if err != nil {
 		return err
@@ -329,12 +341,18 @@ func runHandshake(r *run, proto string, opk bool) error {
 		return err
 	}
 	c := r.newConvo(alice, bob, proto)
-	if err := c.Run(r.n, true); err != nil {
+	n := r.n
+	if tune != nil {
+		tune(c)
+		n = r.n * 4
+	}
+	if err := c.Run(n, true); err != nil {
 		return err
 	}
 	if err := c.PingPong(); err != nil {
 		return err
 	}
+	r.noteEpochs(c)
 	if err := r.checkIdentity(alice, bob); err != nil {
 		return err
 	}
@@ -346,6 +364,24 @@ func runHandshake(r *run, proto string, opk bool) error {
 			return err
 		}
 		return r.checkSessionInfo(bob, alice, true)
+	}
+	return nil
+}
+
+// runSPQRLossy: an SPQR session with four times the messages, 20 % loss
+// (SPQR sends its keys in erasure-coded chunks, so loss is what it must
+// survive) and deliveries that keep up with sends (the default schedule lets
+// the messages in flight pile up, so that round trips, and with them SPQR
+// epochs, take hundreds of messages). An epoch takes about 45 messages each
+// way in lockstep traffic (SPQR.md §5); the ratchet must get past epoch 10.
+func runSPQRLossy(r *run) error {
+	var c *Convo
+	err := runHandshake(r, "pqxdh", true, func(cv *Convo) { c, cv.Loss, cv.SendRate, cv.Burst = cv, 0.2, 0.4, 0.04 })
+	if err != nil || c == nil {
+		return err
+	}
+	if r.n >= 500 {
+		r.check(c.MaxEpoch >= 10, "SPQR reached only epoch %d in %d messages", c.MaxEpoch, 4*r.n)
 	}
 	return nil
 }
@@ -435,6 +471,7 @@ func runRecord(r *run, proto string, side int) error {
 	if err := c.PingPong(); err != nil {
 		return err
 	}
+	r.noteEpochs(c)
 	exp, err = moved.peer.MustOK("session_export", map[string]any{"peer": other.name, "peer_device": other.device})
 	if err != nil {
 		return err
