@@ -58,7 +58,7 @@ func requirementsMet(a, b *PeerSpec) string {
 	for _, p := range [][2]*PeerSpec{{a, b}, {b, a}} {
 		for _, f := range p[0].Requires {
 			if !p[1].Supports(f) {
-				return fmt.Sprintf("%s requires %s, %s lacks it", p[0].Name, f, p[1].Name)
+				return fmt.Sprintf("%s requires %s of every new session, %s lacks it", p[0].Name, f, p[1].Name)
 			}
 		}
 	}
