@@ -96,13 +96,19 @@ type Convo struct {
 	// deliveries, so the messages in flight pile up and every reply comes
 	// late (long-latency traffic); below about 0.4 deliveries keep up.
 	SendRate float64
+	// MaxInFlight bounds the pile-up: when this many messages are in flight,
+	// steps only deliver until a quarter of them is left (0 = unbounded).
+	// Without it, replies come ever later and a long conversation has few
+	// DH ratchet steps and SPQR epochs.
+	MaxInFlight int
+	catchUp     bool
 }
 
 // NewConvo returns a conversation between alice (p[0]) and bob (p[1]).
 func NewConvo(rng *rand.Rand, alice, bob *party, version int64, st *Stats) *Convo {
 	return &Convo{
 		rng: rng, p: [2]*party{alice, bob}, version: version, st: st,
-		Window: 5, MaxSkips: 3, Loss: 0.05, Dup: 0.05, Burst: 0.08, SendRate: 0.5,
+		Window: 5, MaxSkips: 3, Loss: 0.05, Dup: 0.05, Burst: 0.08, SendRate: 0.5, MaxInFlight: 40,
 	}
 }
 
@@ -297,6 +303,16 @@ func (c *Convo) Run(n int, drain bool) error {
 	for c.st.Sent < target {
 		both := c.p[0].canSend && c.p[1].canSend
 		x := c.rng.Float64()
+		if inFlight := len(c.inflight[0]) + len(c.inflight[1]); c.MaxInFlight > 0 {
+			if inFlight >= c.MaxInFlight {
+				c.catchUp = true
+			} else if inFlight <= c.MaxInFlight/4 {
+				c.catchUp = false
+			}
+			if c.catchUp {
+				x = 1 // deliver
+			}
+		}
 		var err error
 		switch {
 		case both && x < c.Burst:
