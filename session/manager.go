@@ -123,6 +123,19 @@ func (m *Manager) lock(addr Address) *sync.Mutex {
 	return mu
 }
 
+// checkTrusted returns an *UntrustedIdentityError unless the identity
+// store trusts key for addr in the given direction.
+func (m *Manager) checkTrusted(ctx context.Context, addr Address, key keys.PublicKey, dir Direction) error {
+	ok, err := m.stores.Identity.IsTrustedIdentity(ctx, addr, key, dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &UntrustedIdentityError{Address: addr}
+	}
+	return nil
+}
+
 // ProcessBundle starts a session with a peer from its pre-key bundle
 // (Alice's side of PQXDH, or of X3DH if enabled). The bundle's signatures
 // were checked when it was parsed (prekey.ParseBundle). The peer's identity
@@ -132,10 +145,8 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 	defer m.lock(addr).Unlock()
 	ids := m.stores.Identity
 	theirID := b.IdentityKey()
-	if ok, err := ids.IsTrustedIdentity(ctx, addr, theirID, Sending); err != nil {
+	if err := m.checkTrusted(ctx, addr, theirID, Sending); err != nil {
 		return err
-	} else if !ok {
-		return &UntrustedIdentityError{Address: addr}
 	}
 	ours, err := ids.IdentityKeyPair(ctx)
 	if err != nil {
@@ -235,10 +246,8 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 		}
 	}
 	theirID := s.RemoteIdentity()
-	if ok, err := m.stores.Identity.IsTrustedIdentity(ctx, addr, theirID, Sending); err != nil {
+	if err := m.checkTrusted(ctx, addr, theirID, Sending); err != nil {
 		return Ciphertext{}, err
-	} else if !ok {
-		return Ciphertext{}, &UntrustedIdentityError{Address: addr}
 	}
 	s.SetLegacyVersionByte(m.legacyV3Byte)
 	var addresses []byte
@@ -315,10 +324,8 @@ func (m *Manager) decryptWhisper(ctx context.Context, addr Address, msg *ratchet
 		return nil, err
 	}
 	theirID := state.RemoteIdentity()
-	if ok, err := m.stores.Identity.IsTrustedIdentity(ctx, addr, theirID, Receiving); err != nil {
+	if err := m.checkTrusted(ctx, addr, theirID, Receiving); err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, &UntrustedIdentityError{Address: addr}
 	}
 	if _, err := m.stores.Identity.SaveIdentity(ctx, addr, theirID); err != nil {
 		return nil, err
@@ -372,10 +379,8 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.P
 	m.preKeyMu.Lock()
 	defer m.preKeyMu.Unlock()
 	ids := m.stores.Identity
-	if ok, err := ids.IsTrustedIdentity(ctx, addr, pm.IdentityKey, Receiving); err != nil {
+	if err := m.checkTrusted(ctx, addr, pm.IdentityKey, Receiving); err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, &UntrustedIdentityError{Address: addr}
 	}
 	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
 	if err != nil {

@@ -142,6 +142,14 @@ func errorName(err error) string {
 	}
 }
 
+// peerOf checks that init has run and reads the request's peer address.
+func (p *peer) peerOf(req params) (session.Address, error) {
+	if err := p.needInit(); err != nil {
+		return session.Address{}, err
+	}
+	return req.address()
+}
+
 func (p *peer) needInit() error {
 	if p.mgr == nil {
 		return badf("not initialized: send init first")
@@ -357,10 +365,7 @@ func bundleJSON(b *prekey.Bundle) map[string]any {
 }
 
 func (p *peer) processBundle(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -413,10 +418,7 @@ func (p *peer) processBundle(req params) (map[string]any, error) {
 }
 
 func (p *peer) encrypt(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -434,10 +436,7 @@ func (p *peer) encrypt(req params) (map[string]any, error) {
 }
 
 func (p *peer) decrypt(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -494,10 +493,7 @@ func messageType(req params, ct []byte) (session.MessageType, error) {
 }
 
 func (p *peer) sessionExport(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -516,10 +512,7 @@ func (p *peer) sessionExport(req params) (map[string]any, error) {
 }
 
 func (p *peer) sessionImport(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -544,10 +537,7 @@ func (p *peer) sessionImport(req params) (map[string]any, error) {
 }
 
 func (p *peer) sessionInfo(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -571,10 +561,7 @@ func (p *peer) sessionInfo(req params) (map[string]any, error) {
 }
 
 func (p *peer) sessionDelete(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
@@ -582,10 +569,7 @@ func (p *peer) sessionDelete(req params) (map[string]any, error) {
 }
 
 func (p *peer) identityOf(req params) (map[string]any, error) {
-	if err := p.needInit(); err != nil {
-		return nil, err
-	}
-	addr, err := req.address()
+	addr, err := p.peerOf(req)
 	if err != nil {
 		return nil, err
 	}
