@@ -9,12 +9,13 @@ import (
 var sizes = []struct {
 	name string
 	n    int
-}{{"100B", 100}, {"1KiB", 1024}, {"64KiB", 64 << 10}}
+	spqr bool
+}{{"100B", 100, false}, {"1KiB", 1024, false}, {"64KiB", 64 << 10, false}, {"100B-SPQR", 100, true}}
 
 // established returns a pair past the pre-key stage, so that both send
 // SignalMessages.
-func established(b *testing.B) (alice, bob *ratchet.State) {
-	alice, bob = newPair(b, ratchet.VersionPQXDH)
+func established(b *testing.B, withSPQR bool) (alice, bob *ratchet.State) {
+	alice, bob = newPairSPQR(b, ratchet.VersionPQXDH, withSPQR)
 	ct, typ, err := alice.Encrypt(nil, []byte("hi"))
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +38,7 @@ func established(b *testing.B) (alice, bob *ratchet.State) {
 func BenchmarkEncrypt(b *testing.B) {
 	for _, sz := range sizes {
 		b.Run(sz.name, func(b *testing.B) {
-			alice, _ := established(b)
+			alice, _ := established(b, sz.spqr)
 			pt := make([]byte, sz.n)
 			out := make([]byte, 0, sz.n+200)
 			b.SetBytes(int64(sz.n))
@@ -55,7 +56,7 @@ func BenchmarkEncrypt(b *testing.B) {
 func BenchmarkDecrypt(b *testing.B) {
 	for _, sz := range sizes {
 		b.Run(sz.name, func(b *testing.B) {
-			alice, bob := established(b)
+			alice, bob := established(b, sz.spqr)
 			pt := make([]byte, sz.n)
 			const batch = 256
 			wires := make([][]byte, batch)
@@ -85,7 +86,7 @@ func BenchmarkDecrypt(b *testing.B) {
 // BenchmarkPingPong measures one message when every message is a DH
 // ratchet step: encrypt on one side, parse and decrypt on the other.
 func BenchmarkPingPong(b *testing.B) {
-	alice, bob := established(b)
+	alice, bob := established(b, false)
 	pt := make([]byte, 100)
 	var wire, out []byte
 	b.ReportAllocs()
@@ -109,7 +110,7 @@ func BenchmarkPingPong(b *testing.B) {
 // BenchmarkDecryptOutOfOrder decrypts windows of 100 messages last to
 // first, so each window stores 99 skipped keys and then uses them.
 func BenchmarkDecryptOutOfOrder(b *testing.B) {
-	alice, bob := established(b)
+	alice, bob := established(b, false)
 	pt := make([]byte, 100)
 	const window = 100
 	wires := make([][]byte, window)
@@ -134,7 +135,7 @@ func BenchmarkDecryptOutOfOrder(b *testing.B) {
 }
 
 func BenchmarkStateEncode(b *testing.B) {
-	alice, _ := established(b)
+	alice, _ := established(b, false)
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -143,7 +144,7 @@ func BenchmarkStateEncode(b *testing.B) {
 }
 
 func BenchmarkStateDecode(b *testing.B) {
-	alice, _ := established(b)
+	alice, _ := established(b, false)
 	enc, _ := alice.MarshalBinary()
 	b.ReportAllocs()
 	for b.Loop() {
