@@ -78,4 +78,26 @@ type Stores struct {
 	SignedPreKeys SignedPreKeyStore
 	KyberPreKeys  KyberPreKeyStore
 	Sessions      SessionStore
+
+	// Atomic, when set, lets the Manager commit every write of one
+	// operation together (see Atomic). Without it the Manager orders its
+	// writes so that a failed write loses nothing on retry.
+	Atomic Atomic
+}
+
+// Atomic is implemented by stores that can run several writes as one
+// transaction.
+type Atomic interface {
+	// Atomic runs fn with stores whose writes commit together if and only
+	// if fn returns nil; if fn returns an error, or the commit fails, no
+	// write of fn is visible. Transactions for the same addr are
+	// serialized, across processes for stores that several processes share
+	// (a row lock or a version check in the database).
+	//
+	// The ctx passed to fn carries the transaction, so that the
+	// application can put its own writes into it (for example
+	// sqlstore.Tx(ctx) returns the *sql.Tx). An implementation may run fn
+	// again after a serialization failure; fn must then have no effect
+	// outside the transaction.
+	Atomic(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error
 }
