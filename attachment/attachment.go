@@ -137,20 +137,27 @@ const (
 
 // PaddedSize returns the size to which Signal pads an attachment of n bytes
 // before encrypting it: max(541, floor(1.05^ceil(ln n / ln 1.05))), the
-// smallest "bucket" floor(1.05^k) not below n. It is computed in float64
-// exactly as Signal-Android and Signal-Desktop compute it (their results
-// agree with exact arithmetic on every size the tests check). Sizes whose
-// bucket exceeds what float64 represents exactly (above 2^53) are returned
-// unpadded.
+// smallest "bucket" floor(1.05^k) not below n.
+//
+// Signal-Android and Signal-Desktop evaluate that formula in float64. So does
+// PaddedSize, with one correction: where rounding makes the formula return
+// less than n (the first such size is 320471486606 bytes, about 298 GiB, far
+// above Signal's attachment limit), it moves to the next bucket. The tests
+// check the result against exact integer arithmetic. Sizes whose bucket is
+// above 2^53 are returned unpadded.
 func PaddedSize(n int64) int64 {
 	if n <= minPaddedSize {
 		return minPaddedSize
 	}
-	p := math.Floor(math.Pow(padBase, math.Ceil(math.Log(float64(n))/math.Log(padBase))))
+	k := math.Ceil(math.Log(float64(n)) / math.Log(padBase))
+	p := math.Floor(math.Pow(padBase, k))
+	if p < float64(n) {
+		p = math.Floor(math.Pow(padBase, k+1))
+	}
 	if p >= 1<<53 {
 		return n
 	}
-	return max(int64(p), n)
+	return int64(p)
 }
 
 // UploadSize returns the size of the upload for a padded plaintext of

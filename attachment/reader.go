@@ -56,6 +56,7 @@ type Reader struct {
 	out       []byte // verified plaintext not yet returned
 	err       error
 	eof       bool
+	total     int64 // upload bytes read
 }
 
 // NewReader returns a Reader of the plaintext of an upload read from src,
@@ -199,6 +200,10 @@ func (r *Reader) next() error {
 		return err
 	}
 	seg = seg[:n]
+	r.total += int64(n)
+	if last && (r.total < MinUploadSize || (r.total-IVSize-MACSize)%blockSize != 0) {
+		return ErrTruncated
+	}
 
 	// Check the raw upload bytes first.
 	r.digest.Write(seg)
