@@ -189,8 +189,12 @@ func TestReaderSmallChunks(t *testing.T) {
 // badPaddingUpload is a correctly MACed upload whose last block does not
 // end in valid PKCS#7 padding.
 func badPaddingUpload(key []byte, iv [IVSize]byte, last byte) []byte {
-	data := make([]byte, 48)
-	data[47] = last
+	return badPaddingUploadSize(key, iv, last, 48)
+}
+
+func badPaddingUploadSize(key []byte, iv [IVSize]byte, last byte, n int) []byte {
+	data := make([]byte, n)
+	data[n-1] = last
 	b, _ := aes.NewCipher(key[:32])
 	cipher.NewCBCEncrypter(b, iv[:]).CryptBlocks(data, data)
 	up := append(append([]byte(nil), iv[:]...), data...)
@@ -260,6 +264,8 @@ func TestBadInput(t *testing.T) {
 		{"pad byte 0", badPad(0), withMAC(good, badPad(0)), ErrBadPadding},
 		{"pad byte 17", badPad(17), withMAC(good, badPad(17)), ErrBadPadding},
 		{"pad byte 2, one byte wrong", badPad(2), withMAC(good, badPad(2)), ErrBadPadding},
+		{"bad padding after 200 KB", badPaddingUploadSize(key.Bytes(), iv, 0, 200_000), Params{PlaintextSize: -1}, ErrBadPadding},
+		{"valid padding, size too large", badPaddingUploadSize(key.Bytes(), iv, 1, 200_000), Params{PlaintextSize: 200_000}, ErrTruncated},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			outs, errs := decryptAll(t, c.up, key, c.p)

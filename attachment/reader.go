@@ -92,9 +92,11 @@ func NewReader(src io.Reader, key *Key, p Params) (*Reader, error) {
 // Open returns a Reader of the plaintext of the upload of size bytes held in
 // src, for an attachment without an incremental MAC. It first reads the
 // whole upload and checks its length, HMAC and digest (if p.Digest is set),
-// returning ErrTruncated, ErrBadMAC or ErrBadDigest; only then does it
-// return the Reader, which decrypts in a second pass, checks the padding,
-// and checks the HMAC and digest again in case src changed in between.
+// then decrypts the last block to check the PKCS#7 padding and the declared
+// plaintext size, returning ErrTruncated, ErrBadMAC, ErrBadDigest or
+// ErrBadPadding. Only then does it return the Reader, which decrypts in a
+// second pass and checks everything again in case src changed in between
+// (the only way the Reader can then fail).
 // p.IncrementalMAC and p.ChunkSize are ignored. Memory use is constant.
 func Open(src io.ReaderAt, size int64, key *Key, p Params) (*Reader, error) {
 	if p.Digest != nil && len(p.Digest) != DigestSize {
@@ -122,6 +124,23 @@ func Open(src io.ReaderAt, size int64, key *Key, p Params) (*Reader, error) {
 		if subtle.ConstantTimeCompare(digest.Sum(buf[:0]), p.Digest) != 1 {
 			return nil, ErrBadDigest
 		}
+	}
+	// Check the padding and the declared size now too, so that the second
+	// pass fails only if src changed: decrypt the last block, chained to
+	// the block (or IV) before it.
+	var last [2 * blockSize]byte
+	if _, err := src.ReadAt(last[:], size-MACSize-2*blockSize); err != nil && err != io.EOF {
+		return nil, err
+	}
+	b, _ := aes.NewCipher(key.aes[:]) // cannot fail: 32-byte key
+	cipher.NewCBCDecrypter(b, last[:blockSize]).CryptBlocks(last[blockSize:], last[blockSize:])
+	padLen, ok := checkPadding((*[blockSize]byte)(last[blockSize:]))
+	clear(last[:])
+	if !ok {
+		return nil, ErrBadPadding
+	}
+	if p.PlaintextSize > size-IVSize-MACSize-int64(padLen) {
+		return nil, ErrTruncated
 	}
 	p.IncrementalMAC, p.ChunkSize = nil, 0
 	return newReader(io.NewSectionReader(src, 0, size), key, p, bufSize)
