@@ -53,7 +53,8 @@ func NewIncrementalMAC(key []byte, chunkSize int) *IncrementalMAC {
 	if chunkSize <= 0 {
 		panic("attachment: incremental MAC chunk size must be positive")
 	}
-	return &IncrementalMAC{mac: hmac.New(sha256.New, key), chunk: chunkSize}
+	// libsignal's chunk sizes keep the digest near 8 KiB; reserve that.
+	return &IncrementalMAC{mac: hmac.New(sha256.New, key), chunk: chunkSize, macs: make([]byte, 0, targetDigestSize+sha256.Size)}
 }
 
 // Write adds p to the MAC, recording a MAC at every chunk boundary it crosses.
