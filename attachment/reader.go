@@ -113,7 +113,7 @@ func Open(src io.ReaderAt, size int64, key *Key, p Params) (*Reader, error) {
 		return nil, err
 	}
 	var tag [MACSize]byte
-	if _, err := src.ReadAt(tag[:], size-MACSize); err != nil && err != io.EOF {
+	if err := readFullAt(src, tag[:], size-MACSize); err != nil {
 		return nil, err
 	}
 	if !hmac.Equal(mac.Sum(buf[:0]), tag[:]) {
@@ -129,7 +129,7 @@ func Open(src io.ReaderAt, size int64, key *Key, p Params) (*Reader, error) {
 	// pass fails only if src changed: decrypt the last block, chained to
 	// the block (or IV) before it.
 	var last [2 * blockSize]byte
-	if _, err := src.ReadAt(last[:], size-MACSize-2*blockSize); err != nil && err != io.EOF {
+	if err := readFullAt(src, last[:], size-MACSize-2*blockSize); err != nil {
 		return nil, err
 	}
 	b, _ := aes.NewCipher(key.aes[:]) // cannot fail: 32-byte key
@@ -336,6 +336,18 @@ func Decrypt(upload []byte, key *Key, p Params) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// readFullAt reads exactly len(p) bytes at off.
+func readFullAt(src io.ReaderAt, p []byte, off int64) error {
+	n, err := src.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 type bytesReaderAt []byte
