@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -379,4 +380,56 @@ func TestWriterErrors(t *testing.T) {
 	require.NoError(t, w.Close())
 	_, err = w.Write([]byte{1})
 	assert.ErrorIs(t, err, ErrClosed)
+}
+
+// allocated returns the bytes allocated while running f.
+func allocated(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// TestConstantMemory checks that encrypting and decrypting allocate the
+// same amount for 256 KiB and for 8 MiB (up to the incremental MAC list,
+// a few KiB): the streams never hold the file.
+func TestConstantMemory(t *testing.T) {
+	key := testKey(6)
+	run := func(n int) func() {
+		pt := make([]byte, n)
+		chunk := ChunkSize(UploadSize(PaddedSize(int64(n))))
+		var up bytes.Buffer
+		w := NewIncrementalWriter(&up, key, chunk)
+		w.Write(pt)
+		require.NoError(t, w.Close())
+		p := Params{PlaintextSize: int64(n), Digest: w.Digest(), IncrementalMAC: w.IncrementalMAC(), ChunkSize: chunk}
+		src := bytes.NewReader(up.Bytes())
+		buf := make([]byte, bufSize)
+		return func() {
+			w := NewIncrementalWriter(io.Discard, key, chunk)
+			for off := 0; off < n; off += len(buf) {
+				w.Write(pt[off : off+len(buf)])
+			}
+			w.Close()
+			src.Seek(0, io.SeekStart)
+			r, err := NewReader(src, key, p)
+			if err != nil {
+				panic(err)
+			}
+			io.CopyBuffer(io.Discard, onlyReader{r}, buf)
+			src.Seek(0, io.SeekStart)
+			r, err = Open(src, src.Size(), key, p)
+			if err != nil {
+				panic(err)
+			}
+			io.CopyBuffer(io.Discard, onlyReader{r}, buf)
+		}
+	}
+	small, large := run(256<<10), run(8<<20)
+	a, b := allocated(small), allocated(large)
+	t.Logf("allocated: 256 KiB -> %d B, 8 MiB -> %d B", a, b)
+	assert.Less(t, b, a+32<<10, "allocation grows with the size")
+	assert.Less(t, b, uint64(1<<20), "allocation not bounded")
 }
