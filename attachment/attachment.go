@@ -11,15 +11,21 @@
 // ([PaddedSize]) so that the upload length reveals little about the file.
 // The attachment's "digest" is the SHA-256 of the whole upload, MAC
 // included; the sender puts it in the AttachmentPointer and the recipient
-// checks it. The format is that of Signal-Android's AttachmentCipherOutputStream
-// and AttachmentCipherInputStream and of Signal-Desktop's attachment crypto.
+// checks it. The format is that of Signal-Android's
+// [AttachmentCipherInputStream] (and the output stream beside it) and of
+// Signal-Desktop's attachment crypto; the padding is Signal-Android's
+// [PaddingInputStream].
 //
-// Newer clients also send an incremental MAC ([IncrementalMAC], libsignal
-// rust/protocol/src/incremental_mac.rs): the upload is cut into chunks of
-// [ChunkSize] bytes, and the HMAC-SHA256 (keyed with the attachment's MAC
-// key) of the prefix up to each chunk boundary, followed by the HMAC of the
-// whole upload, is sent with the pointer. A recipient can then check each
-// chunk as it arrives and play a video before the download completes.
+// Newer clients also send an incremental MAC ([IncrementalMAC], libsignal's
+// [incremental_mac.rs]): the upload is cut into chunks of [ChunkSize]
+// bytes, and the HMAC-SHA256 (keyed with the attachment's MAC key) of the
+// prefix up to each chunk boundary, followed by the HMAC of the whole
+// upload, is sent with the pointer. A recipient can then check each chunk as
+// it arrives and play a video before the download completes.
+//
+// [AttachmentCipherInputStream]: https://github.com/signalapp/Signal-Android/blob/main/libsignal-service/src/main/java/org/whispersystems/signalservice/api/crypto/AttachmentCipherInputStream.kt
+// [PaddingInputStream]: https://github.com/signalapp/Signal-Android/blob/main/libsignal-service/src/main/java/org/whispersystems/signalservice/internal/crypto/PaddingInputStream.java
+// [incremental_mac.rs]: https://github.com/signalapp/libsignal/blob/main/rust/protocol/src/incremental_mac.rs
 //
 // # Streaming and verification
 //

@@ -433,3 +433,12 @@ func TestConstantMemory(t *testing.T) {
 	assert.Less(t, b, a+32<<10, "allocation grows with the size")
 	assert.Less(t, b, uint64(1<<20), "allocation not bounded")
 }
+
+func TestEncryptingReaderSourceError(t *testing.T) {
+	boom := errors.New("boom")
+	r := NewEncryptingReader(iotest.ErrReader(boom), GenerateKey(), 0)
+	_, err := io.ReadAll(r)
+	assert.ErrorIs(t, err, boom)
+	_, err = r.Read(make([]byte, 10))
+	assert.ErrorIs(t, err, boom, "sticky")
+}

@@ -19,7 +19,10 @@ const (
 
 // ChunkSize returns the incremental-MAC chunk size libsignal chooses for
 // dataSize bytes of upload: 64 KiB below 16 MiB (256 × 64 KiB), then
-// ceil(dataSize/256) below 512 MiB (256 × 2 MiB), then 2 MiB.
+// ceil(dataSize/256) below 512 MiB (256 × 2 MiB), then 2 MiB. Signal-Android
+// passes the length of the upload (the HTTP body, [UploadSize]), and the MAC
+// runs over the whole upload, IV and MAC included, keyed with the
+// attachment's MAC key.
 func ChunkSize(dataSize int64) int {
 	switch {
 	case dataSize < targetChunks*MinChunkSize:

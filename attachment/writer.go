@@ -229,6 +229,7 @@ type EncryptingReader struct {
 	in   []byte
 	eof  bool
 	done bool
+	err  error // sticky error of the source
 }
 
 // NewEncryptingReader returns a reader of the upload of src under key, with
@@ -258,16 +259,17 @@ func (s *sink) Write(p []byte) (int, error) {
 }
 
 // Read reads upload bytes. It returns io.EOF after the MAC, or the error of
-// the source.
+// the source, after which every call returns that error.
 func (r *EncryptingReader) Read(p []byte) (int, error) {
 	for r.off == len(r.out) {
+		if r.err != nil {
+			return 0, r.err
+		}
 		if r.done {
 			return 0, io.EOF
 		}
 		r.out, r.off = r.out[:0], 0
-		if err := r.fill(); err != nil {
-			return 0, err
-		}
+		r.err = r.fill()
 	}
 	n := copy(p, r.out[r.off:])
 	r.off += n
