@@ -23,10 +23,6 @@
 // upload, is sent with the pointer. A recipient can then check each chunk as
 // it arrives and play a video before the download completes.
 //
-// [AttachmentCipherInputStream]: https://github.com/signalapp/Signal-Android/blob/main/libsignal-service/src/main/java/org/whispersystems/signalservice/api/crypto/AttachmentCipherInputStream.kt
-// [PaddingInputStream]: https://github.com/signalapp/Signal-Android/blob/main/libsignal-service/src/main/java/org/whispersystems/signalservice/internal/crypto/PaddingInputStream.java
-// [incremental_mac.rs]: https://github.com/signalapp/libsignal/blob/main/rust/protocol/src/incremental_mac.rs
-//
 // # Streaming and verification
 //
 // [Writer] and [EncryptingReader] encrypt in one pass, computing the MAC,
@@ -48,6 +44,10 @@
 // The 64-byte key and the digest travel inside the end-to-end encrypted
 // message; the key must be kept secret. A fresh key must be generated for
 // every attachment.
+//
+// [AttachmentCipherInputStream]: https://github.com/signalapp/Signal-Android/blob/main/libsignal-service/src/main/java/org/whispersystems/signalservice/api/crypto/AttachmentCipherInputStream.kt
+// [PaddingInputStream]: https://github.com/signalapp/Signal-Android/blob/main/libsignal-service/src/main/java/org/whispersystems/signalservice/internal/crypto/PaddingInputStream.java
+// [incremental_mac.rs]: https://github.com/signalapp/libsignal/blob/main/rust/protocol/src/incremental_mac.rs
 package attachment
 
 import (
