@@ -56,6 +56,9 @@ func NewWriter(dst io.Writer, key *Key) *Writer {
 // [ChunkSize]([UploadSize]([PaddedSize](plaintext size))). It panics if
 // chunkSize is not positive.
 func NewIncrementalWriter(dst io.Writer, key *Key, chunkSize int) *Writer {
+	if chunkSize <= 0 {
+		panic("attachment: incremental MAC chunk size must be positive")
+	}
 	var iv [IVSize]byte
 	rand.Read(iv[:])
 	return newWriter(dst, key, &iv, chunkSize)
