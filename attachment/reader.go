@@ -51,8 +51,11 @@ type Reader struct {
 	buf       []byte // headroom || chunk
 	carry     [headroom]byte
 	ncarry    int
-	peek      [1]byte
-	hasPeek   bool
+	peek      [MACSize]byte // lookahead
+	npeek     int
+	srcEOF    bool
+	tagMAC    [MACSize]byte // the HMAC of IV || ciphertext
+	haveTag   bool
 	out       []byte // verified plaintext not yet returned
 	err       error
 	eof       bool
@@ -86,6 +89,7 @@ func NewReader(src io.Reader, key *Key, p Params) (*Reader, error) {
 		return nil, err
 	}
 	r.val = newValidator(key.mac[:], p.ChunkSize, p.IncrementalMAC)
+	r.mac = nil // the validator's HMAC yields the upload's MAC
 	return r, nil
 }
 
@@ -192,33 +196,30 @@ func (r *Reader) Read(p []byte) (int, error) {
 // next reads, verifies and decrypts one chunk, leaving the plaintext that
 // may be returned in r.out.
 func (r *Reader) next() error {
+	// The next chunk: the lookahead bytes first, then the source.
 	seg := r.buf[headroom:]
-	n := 0
-	if r.hasPeek {
-		seg[0] = r.peek[0]
-		n, r.hasPeek = 1, false
-	}
-	m, err := io.ReadFull(r.src, seg[n:])
-	n += m
-	last := false
-	switch {
-	case err == nil:
-		// A full chunk: look one byte ahead to learn whether it is the last.
-		k, err := io.ReadFull(r.src, r.peek[:])
-		switch {
-		case k == 1:
-			r.hasPeek = true
-		case err == io.EOF:
-			last = true
-		default:
+	n := copy(seg, r.peek[:r.npeek])
+	r.npeek = copy(r.peek[:], r.peek[n:r.npeek])
+	if n < len(seg) && !r.srcEOF {
+		m, err := r.readSrc(seg[n:])
+		if err != nil {
 			return err
 		}
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		last = true
-	default:
-		return err
+		n += m
 	}
+	// Keep MACSize bytes of lookahead: once the source ends within them,
+	// the position of the MAC is known before the chunk holding its first
+	// byte is hashed.
+	if r.npeek < MACSize && !r.srcEOF {
+		m, err := r.readSrc(r.peek[r.npeek:])
+		if err != nil {
+			return err
+		}
+		r.npeek += m
+	}
+	last := r.srcEOF && r.npeek == 0
 	seg = seg[:n]
+	segStart := r.total
 	r.total += int64(n)
 	if last && (r.total < MinUploadSize || (r.total-IVSize-MACSize)%blockSize != 0) {
 		return ErrTruncated
@@ -227,7 +228,19 @@ func (r *Reader) next() error {
 	// Check the raw upload bytes first.
 	r.digest.Write(seg)
 	if r.val != nil {
-		if !r.val.update(seg) || (last && !r.val.finish()) {
+		ok := true
+		tagAt := r.total + int64(r.npeek) - MACSize // valid once srcEOF
+		if r.srcEOF && !r.haveTag && tagAt >= segStart && tagAt < r.total {
+			// The incremental MAC is an HMAC under the upload's MAC key:
+			// its running value just before the MAC is the upload's MAC,
+			// so no second HMAC pass is needed.
+			k := int(tagAt - segStart)
+			ok = r.val.update(seg[:k]) // k < len(seg): no chunk boundary
+			r.val.mac.Sum(r.tagMAC[:0])
+			r.haveTag = true
+			seg = seg[k:]
+		}
+		if !r.val.update(seg) || !ok || (last && !r.val.finish()) {
 			return ErrBadMAC
 		}
 	}
@@ -248,7 +261,9 @@ func (r *Reader) next() error {
 		}
 		b, _ := aes.NewCipher(r.key.aes[:]) // cannot fail: 32-byte key
 		r.cbc = cipher.NewCBCDecrypter(b, s[:IVSize])
-		r.mac.Write(s[:IVSize])
+		if r.mac != nil {
+			r.mac.Write(s[:IVSize])
+		}
 		s = s[IVSize:]
 	}
 
@@ -258,7 +273,9 @@ func (r *Reader) next() error {
 		k := max(len(s)-MACSize-blockSize, 0) &^ (blockSize - 1)
 		body := s[:k]
 		r.ncarry = copy(r.carry[:], s[k:])
-		r.mac.Write(body)
+		if r.mac != nil {
+			r.mac.Write(body)
+		}
 		r.cbc.CryptBlocks(body, body)
 		r.release(body)
 		return nil
@@ -268,9 +285,14 @@ func (r *Reader) next() error {
 		return ErrTruncated
 	}
 	ct, tag := s[:len(s)-MACSize], s[len(s)-MACSize:]
-	r.mac.Write(ct)
 	var sum [sha256.Size]byte
-	if !hmac.Equal(r.mac.Sum(sum[:0]), tag) {
+	if r.mac != nil {
+		r.mac.Write(ct)
+		r.mac.Sum(r.tagMAC[:0])
+	} else if !r.haveTag {
+		return ErrTruncated // unreachable: the length was checked above
+	}
+	if !hmac.Equal(r.tagMAC[:], tag) {
 		return ErrBadMAC
 	}
 	if r.hasDigest && subtle.ConstantTimeCompare(r.digest.Sum(sum[:0]), r.want[:]) != 1 {
@@ -290,6 +312,16 @@ func (r *Reader) next() error {
 	r.release(pt)
 	r.eof = true
 	return nil
+}
+
+// readSrc fills p from the source, recording its end.
+func (r *Reader) readSrc(p []byte) (int, error) {
+	n, err := io.ReadFull(r.src, p)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		r.srcEOF = true
+		err = nil
+	}
+	return n, err
 }
 
 // release makes verified plaintext readable, up to the declared size.

@@ -69,15 +69,20 @@ func newWriter(dst io.Writer, key *Key, iv *[IVSize]byte, chunkSize int) *Writer
 	w := &Writer{
 		dst:    dst,
 		cbc:    cipher.NewCBCEncrypter(b, iv[:]),
-		mac:    hmac.New(sha256.New, key.mac[:]),
 		digest: sha256.New(),
 		buf:    make([]byte, 0, bufSize),
 	}
-	if chunkSize != 0 {
-		w.inc = NewIncrementalMAC(key.mac[:], chunkSize)
-	}
 	w.buf = append(w.buf, iv[:]...)
-	w.mac.Write(iv[:])
+	if chunkSize != 0 {
+		// The incremental MAC is an HMAC-SHA256 under the same key over
+		// the upload, of which IV || ciphertext is a prefix: its running
+		// value at the end of the ciphertext is the upload's MAC, so one
+		// HMAC pass serves both.
+		w.inc = NewIncrementalMAC(key.mac[:], chunkSize)
+	} else {
+		w.mac = hmac.New(sha256.New, key.mac[:])
+		w.mac.Write(iv[:])
+	}
 	return w
 }
 
@@ -133,7 +138,9 @@ func (w *Writer) encrypt(p []byte) {
 	}
 	out := w.buf[len(w.buf) : len(w.buf)+len(p)]
 	w.cbc.CryptBlocks(out, p)
-	w.mac.Write(out)
+	if w.mac != nil {
+		w.mac.Write(out)
+	}
 	w.buf = w.buf[:len(w.buf)+len(p)]
 }
 
@@ -194,7 +201,15 @@ func (w *Writer) finish() {
 	if cap(w.buf)-len(w.buf) < MACSize {
 		w.flush()
 	}
-	w.buf = w.mac.Sum(w.buf)
+	if w.inc != nil {
+		w.flush() // the incremental MAC has now seen exactly IV || ciphertext
+		if w.err != nil {
+			return
+		}
+		w.buf = w.inc.mac.Sum(w.buf)
+	} else {
+		w.buf = w.mac.Sum(w.buf)
+	}
 	w.flush()
 	if w.err != nil {
 		return
