@@ -176,13 +176,29 @@ func TestReaderSmallChunks(t *testing.T) {
 		pt := randBytes(rng, n)
 		iv := [IVSize]byte(randBytes(rng, IVSize))
 		up, digest := refUpload(key.Bytes(), iv, pt, PaddedSize(int64(n)))
-		for _, chunk := range []int{1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100, len(up) - 1, len(up), len(up) + 1} {
+		// Chunk sizes around the IV, block and MAC sizes, and ones that
+		// leave the MAC split across the last two chunks.
+		for _, chunk := range []int{1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100,
+			len(up) - 33, len(up) - 32, len(up) - 31, len(up) - 17, len(up) - 1, len(up), len(up) + 1} {
 			p := Params{PlaintextSize: int64(n), Digest: digest, ChunkSize: chunk, IncrementalMAC: refIncremental(key.Bytes()[32:], up, chunk)}
 			r, err := NewReader(bytes.NewReader(up), key, p)
 			require.NoError(t, err)
 			got, err := readAll(t, r)
 			require.NoError(t, err, "n %d chunk %d", n, chunk)
 			require.True(t, bytes.Equal(pt, got), "n %d chunk %d", n, chunk)
+
+			// A changed MAC or last block under a matching incremental MAC:
+			// the upload's own MAC check must catch it.
+			for _, i := range []int{len(up) - 1, len(up) - 32, len(up) - 33} {
+				bad := bytes.Clone(up)
+				bad[i] ^= 1
+				p := Params{PlaintextSize: int64(n), ChunkSize: chunk, IncrementalMAC: refIncremental(key.Bytes()[32:], bad, chunk)}
+				r, err := NewReader(bytes.NewReader(bad), key, p)
+				require.NoError(t, err)
+				got, err := readAll(t, r)
+				require.ErrorIs(t, err, ErrBadMAC, "n %d chunk %d byte %d", n, chunk, i)
+				require.True(t, bytes.Equal(pt[:len(got)], got))
+			}
 		}
 	}
 }
