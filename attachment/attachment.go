@@ -132,7 +132,7 @@ func (k *Key) Bytes() []byte {
 }
 
 // Format prints no key material, so that %v and %+v on a Key are safe.
-func (k *Key) Format(f fmt.State, verb rune) { fmt.Fprint(f, "attachment.Key{…}") }
+func (k Key) Format(f fmt.State, verb rune) { fmt.Fprint(f, "attachment.Key{…}") }
 
 // Signal's padding buckets (Signal-Android PaddingInputStream.getPaddedSize,
 // Signal-Desktop's logPadSize): max(541, floor(1.05^ceil(log(n)/log(1.05)))).
@@ -171,3 +171,14 @@ func PaddedSize(n int64) int64 {
 func UploadSize(padded int64) int64 {
 	return IVSize + (padded/blockSize+1)*blockSize + MACSize
 }
+
+// Format prints no buffered data or key material.
+func (w *Writer) Format(f fmt.State, verb rune) { fmt.Fprint(f, "attachment.Writer{…}") }
+
+// Format prints no buffered data or key material.
+func (r *EncryptingReader) Format(f fmt.State, verb rune) {
+	fmt.Fprint(f, "attachment.EncryptingReader{…}")
+}
+
+// Format prints no buffered data or key material.
+func (r *Reader) Format(f fmt.State, verb rune) { fmt.Fprint(f, "attachment.Reader{…}") }

@@ -112,7 +112,7 @@ func (k *Keys) MACKey() []byte { return append([]byte(nil), k.macKey[:]...) }
 func (k *Keys) RefKey() []byte { return append([]byte(nil), k.refKey[:]...) }
 
 // Format prints no key material, so that %v and %+v on Keys are safe.
-func (k *Keys) Format(f fmt.State, verb rune) { fmt.Fprint(f, "whatsapp.Keys{…}") }
+func (k Keys) Format(f fmt.State, verb rune) { fmt.Fprint(f, "whatsapp.Keys{…}") }
 
 // Result describes an encrypted upload: the values for the message.
 type Result struct {
@@ -402,3 +402,6 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
+
+// Format prints no buffered data or key material.
+func (r *Reader) Format(f fmt.State, verb rune) { fmt.Fprint(f, "whatsapp.Reader{…}") }

@@ -72,7 +72,10 @@ func TestExpandMediaKey(t *testing.T) {
 		assert.Equal(t, want[16:48], k.CipherKey(), "%s cipher key", m)
 		assert.Equal(t, want[48:80], k.MACKey(), "%s MAC key", m)
 		assert.Equal(t, want[80:], k.RefKey(), "%s ref key", m)
-		assert.Equal(t, "whatsapp.Keys{…}", fmt.Sprintf("%+v", k))
+		for _, f := range []string{"%v", "%+v", "%#v", "%x", "%s"} {
+			assert.Equal(t, "whatsapp.Keys{…}", fmt.Sprintf(f, k))
+			assert.Equal(t, "whatsapp.Keys{…}", fmt.Sprintf(f, *k))
+		}
 	}
 }
 
