@@ -329,3 +329,30 @@ func TestDistributionID(t *testing.T) {
 	assert.Equal(t, senderkey.LegacyGroupID("g@g.us"), senderkey.LegacyGroupID("g@g.us"))
 	assert.NotEqual(t, senderkey.LegacyGroupID("g@g.us"), senderkey.LegacyGroupID("h@g.us"))
 }
+
+func TestEncryptCached(t *testing.T) {
+	s, r, id := pair(t, senderkey.Libsignal)
+	var c senderkey.SigningCache
+	for i := range 5 {
+		// The sender's record is decoded anew each time, as from a store.
+		b, err := s.MarshalBinary()
+		require.NoError(t, err)
+		s, err = senderkey.ParseRecord(b)
+		require.NoError(t, err)
+		ct, err := s.EncryptCached(nil, senderkey.Libsignal, id, []byte(fmt.Sprint("cached ", i)), &c)
+		require.NoError(t, err)
+		pt, err := open(t, r, senderkey.Libsignal, ct)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint("cached ", i), pt)
+	}
+	// After a reset the new key gets its own entry.
+	s2, err := senderkey.NewSenderKey()
+	require.NoError(t, err)
+	d, _ := s2.DistributionMessage(senderkey.Libsignal, id)
+	r.Process(d)
+	ct, err := s2.EncryptCached(nil, senderkey.Libsignal, id, []byte("new key"), &c)
+	require.NoError(t, err)
+	pt, err := open(t, r, senderkey.Libsignal, ct)
+	require.NoError(t, err)
+	assert.Equal(t, "new key", pt)
+}
