@@ -62,7 +62,9 @@ func NewGroupCipher(store SenderKeyStore, local Address) *GroupCipher {
 }
 
 // Groups returns a GroupCipher over the Manager's SenderKeys store and its
-// local address.
+// local address. Keep the GroupCipher: it serializes the operations on one
+// (sender, group) and caches what signing needs, for the operations made
+// through it.
 func (m *Manager) Groups() (*GroupCipher, error) {
 	if m.stores.SenderKeys == nil {
 		return nil, errors.New("session: Groups needs Stores.SenderKeys")
