@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/senderkey"
 )
 
@@ -128,18 +129,41 @@ func TestLateJoin(t *testing.T) {
 func TestTooFarInFuture(t *testing.T) {
 	for _, tc := range []struct {
 		enc   senderkey.Format
-		limit int
+		limit uint32
 	}{{senderkey.Libsignal, 25000}, {senderkey.WhatsApp, 2000}} {
 		t.Run(tc.enc.String(), func(t *testing.T) {
 			s, r, id := pair(t, tc.enc)
+			d, err := s.DistributionMessage(tc.enc, id)
+			require.NoError(t, err)
+			// Move the sender's chain limit+1 steps ahead (the chain keys
+			// by package kdf), as limit+1 encryptions would.
+			ck := d.ChainKey
 			for range tc.limit + 1 {
-				encrypt(t, s, tc.enc, id, "x")
+				_, ck = kdf.ChainStep(&ck)
 			}
+			senderkey.SetChainForTest(s, tc.limit+1, ck)
 			// The receiver's chain is at 0: iteration limit+1 is a jump
 			// of limit+1.
-			ct := encrypt(t, s, tc.enc, id, "too far")
-			_, err := open(t, r, tc.enc, ct)
+			far := encrypt(t, s, tc.enc, id, "too far")
+			_, err = open(t, r, tc.enc, far)
 			assert.ErrorIs(t, err, senderkey.ErrTooFarInFuture)
+			// One step back, a jump of exactly limit is accepted.
+			back := d.ChainKey
+			for range tc.limit {
+				_, back = kdf.ChainStep(&back)
+			}
+			senderkey.SetChainForTest(s, tc.limit, back)
+			ok := encrypt(t, s, tc.enc, id, "just in reach")
+			pt, err := open(t, r, tc.enc, ok)
+			require.NoError(t, err)
+			assert.Equal(t, "just in reach", pt)
+			// Now the far message is one step ahead.
+			pt, err = open(t, r, tc.enc, far)
+			require.NoError(t, err)
+			assert.Equal(t, "too far", pt)
+			skipped := r.States()[0].SkippedIterations
+			require.Len(t, skipped, senderkey.MaxMessageKeys)
+			assert.Equal(t, tc.limit-senderkey.MaxMessageKeys, skipped[0])
 		})
 	}
 }
