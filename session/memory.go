@@ -36,6 +36,9 @@ type MemoryStore struct {
 	kyber      map[uint32][]byte
 	kyberUsed  map[kyberUse]struct{}
 	sessions   map[Address][]byte
+
+	// txLocks serializes Atomic transactions per address.
+	txLocks addrLocks
 }
 
 type kyberUse struct {
@@ -57,9 +60,9 @@ func NewMemoryStore(identity *keys.PrivateKey, registrationID uint32, trust Trus
 	}
 }
 
-// Stores returns a Stores with s in every role.
+// Stores returns a Stores with s in every role, Atomic included.
 func (s *MemoryStore) Stores() Stores {
-	return Stores{Identity: s, PreKeys: s, SignedPreKeys: s, KyberPreKeys: s, Sessions: s}
+	return Stores{Identity: s, PreKeys: s, SignedPreKeys: s, KyberPreKeys: s, Sessions: s, Atomic: s}
 }
 
 // IdentityKeyPair implements IdentityStore.

@@ -1,0 +1,47 @@
+package session
+
+import "sync"
+
+// addrLocks is a set of per-address mutexes. An entry exists only while a
+// goroutine holds or waits for it: the map does not grow with every peer
+// ever seen.
+type addrLocks struct {
+	mu sync.Mutex
+	m  map[Address]*addrLock
+}
+
+type addrLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters, guarded by addrLocks.mu
+}
+
+// lock locks addr and returns the function that unlocks it.
+func (l *addrLocks) lock(addr Address) (unlock func()) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = make(map[Address]*addrLock)
+	}
+	e := l.m[addr]
+	if e == nil {
+		e = new(addrLock)
+		l.m[addr] = e
+	}
+	e.refs++
+	l.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		l.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(l.m, addr)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// len returns how many addresses have an entry.
+func (l *addrLocks) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}
