@@ -19,7 +19,7 @@ import (
 
 // advance makes p's current state for peer encrypt n messages that are
 // thrown away, so that its next message is n further ahead.
-func advance(t *testing.T, p, peer *party, n int) {
+func advance(t testing.TB, p, peer *party, n int) {
 	t.Helper()
 	ctx := context.Background()
 	rec, err := p.store.LoadSession(ctx, peer.addr)

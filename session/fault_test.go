@@ -307,7 +307,7 @@ func TestReceiveHandlerCommitsWithSession(t *testing.T) {
 	assert.Equal(t, "three", got)
 }
 
-func storedRecordOrNil(t *testing.T, st *session.MemoryStore, addr session.Address) []byte {
+func storedRecordOrNil(t testing.TB, st *session.MemoryStore, addr session.Address) []byte {
 	t.Helper()
 	rec, err := st.LoadSession(context.Background(), addr)
 	require.NoError(t, err)
