@@ -25,7 +25,8 @@ import (
 //   - an archived state is tried only for a message at most
 //     MaxArchivedJump ahead of its chain,
 //   - all archived states together run at most MaxArchivedTrialSteps
-//     chain steps for one message (newest state first), and
+//     chain steps for one message (newest state first; a DH ratchet step
+//     counts as 300 chain steps), and
 //   - a state keeps at most MaxArchivedSkippedKeys skipped keys when it is
 //     archived (the newest ones).
 //
@@ -46,6 +47,11 @@ const (
 	// MaxArchivedTrialSteps is how many chain steps all archived states
 	// together may run for one message.
 	MaxArchivedTrialSteps = 2 * ratchet.MaxMessageKeys
+	// archivedDHStepCost is what a DH ratchet step on an archived state
+	// counts against MaxArchivedTrialSteps: its scalar multiplications
+	// (decoding the state's ratchet private key, two agreements and a new
+	// key pair) take about as long as 300 chain steps.
+	archivedDHStepCost = 300
 	// MaxArchivedSkippedKeys is how many skipped message keys a state keeps
 	// when it is archived (libsignal keeps all, up to 10,000).
 	MaxArchivedSkippedKeys = 200
@@ -94,10 +100,14 @@ func trialDecrypt(rec *Record, msg *ratchet.Message) ([]byte, *ratchet.State, er
 			note(ratchet.ErrTooFarInFuture)
 			continue
 		}
-		if jump > budget {
+		cost := jump
+		if s.NeedsDHStep(msg) {
+			cost += archivedDHStepCost
+		}
+		if cost > budget {
 			continue
 		}
-		budget -= jump
+		budget -= cost
 		pt, err := s.Decrypt(nil, msg)
 		if err == nil {
 			if err := rec.promoteArchived(i, s); err != nil {
