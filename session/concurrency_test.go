@@ -114,3 +114,57 @@ func TestLockMapPruned(t *testing.T) {
 	assert.Zero(t, session.LockedAddresses(bob.m))
 	assert.Zero(t, session.TxLockedAddresses(bob.store))
 }
+
+// barrierAtomic puts a barrierPreKeys into every transaction.
+type barrierAtomic struct {
+	inner   session.Atomic
+	arrived chan struct{}
+}
+
+func (a barrierAtomic) Atomic(ctx context.Context, addr session.Address, fn func(context.Context, session.Stores) error) error {
+	return a.inner.Atomic(ctx, addr, func(ctx context.Context, tx session.Stores) error {
+		tx.PreKeys = &barrierPreKeys{PreKeyStore: tx.PreKeys, arrived: a.arrived, n: 2}
+		return fn(ctx, tx)
+	})
+}
+
+// Two Managers over one store (no lock in common but the store's) get
+// PreKey messages from two peers that use the same one-time pre-key (a
+// server handed it out twice), and both load it before either commits:
+// MemoryStore's commit refuses the second use.
+func TestOneTimePreKeyTwoManagers(t *testing.T) {
+	ctx := context.Background()
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	bundle := bob.bundle(t, true, kem.Kyber1024)
+	a1 := newParty(t, "alice1", 11, session.TrustOnFirstUse)
+	a2 := newParty(t, "alice2", 12, session.TrustOnFirstUse)
+	require.NoError(t, a1.m.ProcessBundle(ctx, bob.addr, bundle))
+	require.NoError(t, a2.m.ProcessBundle(ctx, bob.addr, bundle))
+	c1, c2 := a1.send(t, bob, "from 1"), a2.send(t, bob, "from 2")
+
+	stores := bob.store.Stores()
+	stores.Atomic = barrierAtomic{inner: bob.store, arrived: make(chan struct{}, 2)}
+	errs := make(chan error, 2)
+	for _, x := range []struct {
+		from *party
+		ct   session.Ciphertext
+	}{{a1, c1}, {a2, c2}} {
+		m, err := session.New(stores)
+		require.NoError(t, err)
+		go func() {
+			_, err := m.Decrypt(ctx, x.from.addr, x.ct)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range 2 {
+		if err := <-errs; err == nil {
+			ok++
+		} else {
+			var pe *session.PreKeyIDError
+			assert.ErrorAs(t, err, &pe)
+		}
+	}
+	assert.Equal(t, 1, ok, "one PreKey message uses the one-time pre-key, the other is refused")
+	assert.Zero(t, bob.store.PreKeyCount())
+}

@@ -46,8 +46,11 @@ type memoryTx struct {
 	s          *MemoryStore
 	identities map[Address]keys.PublicKey
 	preKeys    map[uint32][]byte
-	// consumed holds the removed pre-keys that existed when removed: the
-	// commit fails if another transaction removed them meanwhile.
+	// loaded holds the pre-keys read from the store. consumed holds the
+	// removed pre-keys that this transaction read or that existed when
+	// removed: the commit fails if another transaction removed them
+	// meanwhile.
+	loaded    map[uint32]bool
 	consumed  map[uint32]bool
 	signed    map[uint32][]byte
 	kyber     map[uint32][]byte
@@ -113,9 +116,13 @@ func (tx *memoryTx) get(m map[uint32][]byte, base map[uint32][]byte, id uint32) 
 }
 
 func (tx *memoryTx) LoadPreKey(_ context.Context, id uint32) (*prekey.PreKeyRecord, error) {
+	_, buffered := tx.preKeys[id]
 	b, err := tx.get(tx.preKeys, tx.s.preKeys, id)
 	if err != nil {
 		return nil, err
+	}
+	if !buffered {
+		setIn(&tx.loaded, id, true)
 	}
 	return prekey.ParsePreKeyRecord(b)
 }
@@ -133,7 +140,7 @@ func (tx *memoryTx) RemovePreKey(_ context.Context, id uint32) error {
 		tx.s.mu.Lock()
 		_, existed := tx.s.preKeys[id]
 		tx.s.mu.Unlock()
-		if existed {
+		if existed || tx.loaded[id] {
 			setIn(&tx.consumed, id, true)
 		}
 	}
