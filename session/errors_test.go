@@ -265,7 +265,7 @@ func TestFormatHidesKeys(t *testing.T) {
 		hex.EncodeToString(priv[:8]), strings.Trim(fmt.Sprint(priv[:8]), "[]"),
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		for _, v := range []any{rec, *rec, alice.store, bob.store} {
+		for _, v := range []any{rec, *rec, alice.store, bob.store, alice.store.Stores(), alice.m} {
 			out := fmt.Sprintf(verb, v)
 			for _, s := range secrets {
 				assert.NotContains(t, out, s, verb)
@@ -274,4 +274,33 @@ func TestFormatHidesKeys(t *testing.T) {
 		}
 		assert.Equal(t, "session.Record(current=true, archived=1)", fmt.Sprintf(verb, rec))
 	}
+}
+
+// corruptSessions returns a record that does not parse, as a store whose
+// data went bad would.
+type corruptSessions struct{ session.SessionStore }
+
+func (corruptSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {
+	return session.ParseRecord([]byte{0x0a, 0x05, 1, 2})
+}
+
+// A stored record that does not parse is our own state gone bad:
+// ErrCorruptState, for both message types and for Encrypt.
+func TestCorruptStoredRecord(t *testing.T) {
+	ctx := context.Background()
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	st := bob.store.Stores()
+	st.Atomic = nil
+	st.Sessions = corruptSessions{st.Sessions}
+	m, err := session.New(st)
+	require.NoError(t, err)
+	ct := alice.send(t, bob, "x")
+	_, err = m.Decrypt(ctx, alice.addr, ct)
+	require.ErrorIs(t, err, session.ErrCorruptState)
+	require.ErrorIs(t, err, session.ErrInvalidRecord)
+	_, err = m.Encrypt(ctx, alice.addr, []byte("y"))
+	require.ErrorIs(t, err, session.ErrCorruptState)
+	assert.Equal(t, "x", bob.recv(t, alice, ct), "nothing was used up")
 }

@@ -116,6 +116,13 @@ func New(stores Stores, opts ...Option) (*Manager, error) {
 
 func (m *Manager) lock(addr Address) (unlock func()) { return m.locks.lock(addr) }
 
+// Format implements fmt.Formatter for every verb: a Manager prints its
+// options, never its stores (fmt would print the fields of a store behind
+// an unexported field raw, key material included, for verbs such as %s).
+func (m *Manager) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "session.Manager(x3dh=%t, spqr=%t, atomic=%t)", m.allowX3DH, m.spqr, m.stores.Atomic != nil)
+}
+
 // errIncompleteTx is returned when an Atomic implementation hands fn a
 // Stores with a store missing.
 var errIncompleteTx = errors.New("session: Atomic passed a transaction without every store")
