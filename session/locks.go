@@ -15,13 +15,13 @@ type addrLock struct {
 	refs int // holders and waiters, guarded by addrLocks.mu
 }
 
-// lock locks addr and returns the function that unlocks it.
-func (l *addrLocks) lock(addr Address) (unlock func()) {
+// lock locks addr; unlock it with unlock(addr, e).
+func (l *addrLocks) lock(addr Address) (e *addrLock) {
 	l.mu.Lock()
 	if l.m == nil {
 		l.m = make(map[Address]*addrLock)
 	}
-	e := l.m[addr]
+	e = l.m[addr]
 	if e == nil {
 		e = new(addrLock)
 		l.m[addr] = e
@@ -29,14 +29,18 @@ func (l *addrLocks) lock(addr Address) (unlock func()) {
 	e.refs++
 	l.mu.Unlock()
 	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		l.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(l.m, addr)
-		}
-		l.mu.Unlock()
+	return e
+}
+
+// unlock unlocks addr, locked as e, and forgets it if nobody else holds or
+// waits for it.
+func (l *addrLocks) unlock(addr Address, e *addrLock) {
+	e.mu.Unlock()
+	l.mu.Lock()
+	if e.refs--; e.refs == 0 {
+		delete(l.m, addr)
 	}
+	l.mu.Unlock()
 }
 
 // len returns how many addresses have an entry.

@@ -114,7 +114,10 @@ func New(stores Stores, opts ...Option) (*Manager, error) {
 	return m, nil
 }
 
-func (m *Manager) lock(addr Address) (unlock func()) { return m.locks.lock(addr) }
+// lock locks addr for this Manager; unlock it with m.unlock(addr, e).
+func (m *Manager) lock(addr Address) *addrLock { return m.locks.lock(addr) }
+
+func (m *Manager) unlock(addr Address, e *addrLock) { m.locks.unlock(addr, e) }
 
 // Format implements fmt.Formatter for every verb: a Manager prints its
 // options, never its stores (fmt would print the fields of a store behind
@@ -177,7 +180,7 @@ func loadSession(ctx context.Context, st Stores, addr Address) (*Record, error) 
 // one is archived. The identity and the record are written in one
 // transaction when the stores offer Atomic.
 func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bundle) error {
-	defer m.lock(addr)()
+	defer m.unlock(addr, m.lock(addr))
 	ids := m.stores.Identity
 	theirID := b.IdentityKey()
 	ours, err := ids.IdentityKeyPair(ctx)
@@ -273,7 +276,7 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 // the same chain key. A current state without a sending chain is not a
 // session: Encrypt returns ErrNoSession.
 func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (Ciphertext, error) {
-	defer m.lock(addr)()
+	defer m.unlock(addr, m.lock(addr))
 	var out Ciphertext
 	err := m.run(ctx, addr, func(ctx context.Context, st Stores, _ bool) error {
 		rec, err := loadSession(ctx, st, addr)
@@ -391,7 +394,7 @@ func (m *Manager) receive(ctx context.Context, addr Address, ct Ciphertext, hand
 	if err := m.checkAddresses(addr, msg); err != nil {
 		return err
 	}
-	defer m.lock(addr)()
+	defer m.unlock(addr, m.lock(addr))
 	if pm != nil {
 		m.preKeyMu.Lock()
 		defer m.preKeyMu.Unlock()

@@ -17,8 +17,9 @@ import (
 // transaction (see MemoryOnCommit). fn must not start another transaction
 // for the same address: it would wait for itself.
 func (s *MemoryStore) Atomic(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error {
-	defer s.txLocks.lock(addr)()
+	defer s.txLocks.unlock(addr, s.txLocks.lock(addr))
 	tx := &memoryTx{s: s}
+	tx.identities, tx.sessions = tx.firstIdentity[:0], tx.firstSession[:0]
 	if err := fn(context.WithValue(ctx, memoryTxKey{}, tx), tx.stores()); err != nil {
 		return err
 	}
@@ -43,9 +44,8 @@ func MemoryOnCommit(ctx context.Context, f func()) bool {
 // memoryTx buffers the writes of one MemoryStore transaction. A nil value
 // in preKeys marks a removed pre-key.
 type memoryTx struct {
-	s          *MemoryStore
-	identities map[Address]keys.PublicKey
-	preKeys    map[uint32][]byte
+	s       *MemoryStore
+	preKeys map[uint32][]byte
 	// loaded holds the pre-keys read from the store. consumed holds the
 	// removed pre-keys that this transaction read or that existed when
 	// removed: the commit fails if another transaction removed them
@@ -55,8 +55,24 @@ type memoryTx struct {
 	signed    map[uint32][]byte
 	kyber     map[uint32][]byte
 	kyberUsed map[kyberUse]struct{}
-	sessions  map[Address][]byte
-	onCommit  []func()
+	// identities and sessions are short lists: a transaction is for one
+	// address, and small slices cost less than maps.
+	identities []identityWrite
+	sessions   []sessionWrite
+	onCommit   []func()
+	// firstIdentity and firstSession hold the first entry of identities and sessions.
+	firstIdentity [1]identityWrite
+	firstSession  [1]sessionWrite
+}
+
+type identityWrite struct {
+	addr Address
+	key  keys.PublicKey
+}
+
+type sessionWrite struct {
+	addr Address
+	b    []byte
 }
 
 func (tx *memoryTx) stores() Stores {
@@ -84,15 +100,23 @@ func (tx *memoryTx) LocalRegistrationID(ctx context.Context) (uint32, error) {
 }
 
 func (tx *memoryTx) Identity(ctx context.Context, addr Address) (keys.PublicKey, bool, error) {
-	if k, ok := tx.identities[addr]; ok {
-		return k, true, nil
+	for _, w := range tx.identities {
+		if w.addr == addr {
+			return w.key, true, nil
+		}
 	}
 	return tx.s.Identity(ctx, addr)
 }
 
 func (tx *memoryTx) SaveIdentity(ctx context.Context, addr Address, key keys.PublicKey) (bool, error) {
 	old, ok, _ := tx.Identity(ctx, addr)
-	setIn(&tx.identities, addr, key)
+	for i := range tx.identities {
+		if tx.identities[i].addr == addr {
+			tx.identities[i].key = key
+			return ok && old != key, nil
+		}
+	}
+	tx.identities = append(tx.identities, identityWrite{addr, key})
 	return ok && old != key, nil
 }
 
@@ -196,18 +220,27 @@ func (tx *memoryTx) MarkKyberPreKeyUsed(_ context.Context, id, signedID uint32, 
 }
 
 func (tx *memoryTx) LoadSession(ctx context.Context, addr Address) (*Record, error) {
-	if b, ok := tx.sessions[addr]; ok {
-		return ParseRecord(b)
+	for _, w := range tx.sessions {
+		if w.addr == addr {
+			return ParseRecord(w.b)
+		}
 	}
 	return tx.s.LoadSession(ctx, addr)
 }
 
 func (tx *memoryTx) StoreSession(_ context.Context, addr Address, r *Record) error {
 	b, err := r.MarshalBinary()
-	if err == nil {
-		setIn(&tx.sessions, addr, b)
+	if err != nil {
+		return err
 	}
-	return err
+	for i := range tx.sessions {
+		if tx.sessions[i].addr == addr {
+			tx.sessions[i].b = b
+			return nil
+		}
+	}
+	tx.sessions = append(tx.sessions, sessionWrite{addr, b})
+	return nil
 }
 
 // commit checks that no other transaction used the same pre-keys, then
@@ -227,8 +260,8 @@ func (tx *memoryTx) commit() error {
 			return &PreKeyIDError{Kind: "one-time", ID: id}
 		}
 	}
-	for a, k := range tx.identities {
-		s.identities[a] = k
+	for _, w := range tx.identities {
+		s.identities[w.addr] = w.key
 	}
 	for id, b := range tx.preKeys {
 		if b == nil {
@@ -246,8 +279,8 @@ func (tx *memoryTx) commit() error {
 	for u := range tx.kyberUsed {
 		s.kyberUsed[u] = struct{}{}
 	}
-	for a, b := range tx.sessions {
-		s.sessions[a] = b
+	for _, w := range tx.sessions {
+		s.sessions[w.addr] = w.b
 	}
 	s.mu.Unlock()
 	for _, f := range tx.onCommit {
