@@ -23,7 +23,7 @@ func (l *addrLocks) lock(addr Address) (e *addrLock) {
 	}
 	e = l.m[addr]
 	if e == nil {
-		e = new(addrLock)
+		e = lockPool.Get().(*addrLock)
 		l.m[addr] = e
 	}
 	e.refs++
@@ -37,11 +37,21 @@ func (l *addrLocks) lock(addr Address) (e *addrLock) {
 func (l *addrLocks) unlock(addr Address, e *addrLock) {
 	e.mu.Unlock()
 	l.mu.Lock()
+	free := false
 	if e.refs--; e.refs == 0 {
 		delete(l.m, addr)
+		free = true
 	}
 	l.mu.Unlock()
+	if free {
+		// Nobody can reach e any more: it is out of the map and unlocked.
+		lockPool.Put(e)
+	}
 }
+
+// lockPool recycles the entries of addrLocks, which come and go with
+// every operation.
+var lockPool = sync.Pool{New: func() any { return new(addrLock) }}
 
 // len returns how many addresses have an entry.
 func (l *addrLocks) len() int {

@@ -402,7 +402,7 @@ func (m *Manager) receive(ctx context.Context, addr Address, ct Ciphertext, hand
 	return m.run(ctx, addr, func(ctx context.Context, st Stores, atomic bool) error {
 		var (
 			pt  []byte
-			w   *writes
+			w   writes
 			err error
 		)
 		if pm != nil {
@@ -498,23 +498,23 @@ func (m *Manager) checkAddresses(from Address, msg *ratchet.Message) error {
 
 // openWhisper decrypts a Whisper message with the stored record, without
 // writing anything.
-func (m *Manager) openWhisper(ctx context.Context, st Stores, addr Address, msg *ratchet.Message) ([]byte, *writes, error) {
+func (m *Manager) openWhisper(ctx context.Context, st Stores, addr Address, msg *ratchet.Message) ([]byte, writes, error) {
 	rec, err := loadSession(ctx, st, addr)
 	if err != nil {
-		return nil, nil, err
+		return nil, writes{}, err
 	}
 	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
-		return nil, nil, ErrNoSession
+		return nil, writes{}, ErrNoSession
 	}
 	pt, state, err := trialDecrypt(rec, msg)
 	if err != nil {
-		return nil, nil, err
+		return nil, writes{}, err
 	}
 	theirID := state.RemoteIdentity()
 	if err := checkTrusted(ctx, st.Identity, addr, theirID, Receiving); err != nil {
-		return nil, nil, err
+		return nil, writes{}, err
 	}
-	return pt, &writes{rec: rec, identity: theirID}, nil
+	return pt, writes{rec: rec, identity: theirID}, nil
 }
 
 // classify maps a ratchet error of our own state to ErrCorruptState.
@@ -527,18 +527,18 @@ func classify(err error) error {
 
 // openPreKey decrypts a PreKey message, setting up a new responder state
 // if no state has its base key, without writing anything.
-func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *ratchet.PreKeyMessage, atomic bool) ([]byte, *writes, error) {
+func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *ratchet.PreKeyMessage, atomic bool) ([]byte, writes, error) {
 	if err := checkTrusted(ctx, st.Identity, addr, pm.IdentityKey, Receiving); err != nil {
-		return nil, nil, err
+		return nil, writes{}, err
 	}
 	rec, err := loadSession(ctx, st, addr)
 	if err != nil {
-		return nil, nil, err
+		return nil, writes{}, err
 	}
 	if rec == nil {
 		rec = NewRecord()
 	}
-	w := &writes{rec: rec, identity: pm.IdentityKey}
+	w := writes{rec: rec, identity: pm.IdentityKey}
 	base := pm.BaseKey.Bytes()
 	newSession := false
 	switch i := findByBaseKey(rec, pm.Version, base); {
@@ -547,18 +547,18 @@ func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *r
 	case i > 0:
 		s, err := rec.archived(i - 1)
 		if err != nil {
-			return nil, nil, classify(err)
+			return nil, writes{}, classify(err)
 		}
 		if err := rec.promoteArchived(i-1, s); err != nil {
-			return nil, nil, err
+			return nil, writes{}, err
 		}
 	default:
 		s, err := m.newBobState(ctx, st, pm)
 		if err != nil {
-			return nil, nil, err
+			return nil, writes{}, err
 		}
 		if err := rec.promote(s); err != nil {
-			return nil, nil, err
+			return nil, writes{}, err
 		}
 		newSession = true
 	}
@@ -566,7 +566,7 @@ func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *r
 	// to the PreKey message's identity_key field, which is not
 	// authenticated when an existing state is reused: require them to agree.
 	if !rec.current.RemoteIdentity().Equal(pm.IdentityKey) {
-		return nil, nil, ratchet.ErrDecryption
+		return nil, writes{}, ratchet.ErrDecryption
 	}
 	// A responder state that has decrypted nothing yet was set up by an
 	// earlier attempt that may have stopped before its pre-key writes.
@@ -576,7 +576,7 @@ func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *r
 	}
 	pt, err := rec.current.Decrypt(nil, &pm.Message)
 	if err != nil {
-		return nil, nil, classify(err)
+		return nil, writes{}, classify(err)
 	}
 	if newSession || w.repair {
 		if pm.HasKyber() {
