@@ -361,8 +361,10 @@ func (m *Manager) Decrypt(ctx context.Context, addr Address, ct Ciphertext) ([]b
 // plaintext: the redelivery hands it over again (at least once).
 //
 // handler must not call the Manager for the same address (the address is
-// locked), and must not keep plaintext after it returns, since a
-// transaction may be run again after a serialization failure.
+// locked), must not keep plaintext after it returns, since a transaction
+// may be run again after a serialization failure, and should be quick: it
+// runs while the address is locked (and, for a PreKey message, while
+// other PreKey messages wait).
 func (m *Manager) Receive(ctx context.Context, from Address, ct Ciphertext, handler func(ctx context.Context, plaintext []byte) error) error {
 	if handler == nil {
 		return errors.New("session: Receive needs a handler")
