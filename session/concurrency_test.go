@@ -168,3 +168,62 @@ func TestOneTimePreKeyTwoManagers(t *testing.T) {
 	assert.Equal(t, 1, ok, "one PreKey message uses the one-time pre-key, the other is refused")
 	assert.Zero(t, bob.store.PreKeyCount())
 }
+
+var errSerialization = errors.New("test: serialization failure")
+
+// retryingAtomic runs every transaction twice: the first run is thrown
+// away as if the database had reported a serialization failure at commit,
+// as a SQL store may do; the implementation then runs fn again.
+type retryingAtomic struct {
+	inner session.Atomic
+	runs  *atomic.Int32
+}
+
+func (a retryingAtomic) Atomic(ctx context.Context, addr session.Address, fn func(context.Context, session.Stores) error) error {
+	for attempt := 0; ; attempt++ {
+		err := a.inner.Atomic(ctx, addr, func(ctx context.Context, tx session.Stores) error {
+			a.runs.Add(1)
+			if err := fn(ctx, tx); err != nil {
+				return err
+			}
+			if attempt == 0 {
+				return errSerialization
+			}
+			return nil
+		})
+		if !errors.Is(err, errSerialization) {
+			return err
+		}
+	}
+}
+
+// The Manager's transactions may be run again (Atomic's contract): a
+// second run starts from the stored state, not from what the first run
+// left in memory.
+func TestTransactionsRunAgain(t *testing.T) {
+	ctx := context.Background()
+	runs := new(atomic.Int32)
+	wrap := func(p *party) {
+		st := p.store.Stores()
+		st.Atomic = retryingAtomic{inner: p.store, runs: runs}
+		m, err := session.New(st)
+		require.NoError(t, err)
+		p.m = m
+	}
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	wrap(alice)
+	wrap(bob)
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	first := alice.send(t, bob, "one")
+	assert.Equal(t, "one", bob.recv(t, alice, first))
+	_, err := bob.m.Decrypt(ctx, alice.addr, first)
+	require.ErrorIs(t, err, session.ErrDuplicateMessage)
+	for i := range 5 {
+		msg := fmt.Sprint("m", i)
+		assert.Equal(t, msg, alice.recv(t, bob, bob.send(t, alice, msg)))
+		assert.Equal(t, msg, bob.recv(t, alice, alice.send(t, bob, msg)))
+	}
+	assert.Zero(t, bob.store.PreKeyCount())
+	assert.Greater(t, runs.Load(), int32(2*(3+20)), "every operation ran twice")
+}
