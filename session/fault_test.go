@@ -346,3 +346,27 @@ func TestEncryptCommitsBeforeReturning(t *testing.T) {
 		})
 	}
 }
+
+// Without Atomic, a replayed PreKey message whose session is gone is
+// refused by the Kyber mark (ErrReusedBaseKey) after its new state was
+// staged; the staging is undone, so a second replay is refused too rather
+// than decrypted by the staged state.
+func TestReplayRefusedWithoutAtomic(t *testing.T) {
+	ctx := context.Background()
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	ct := alice.send(t, bob, "hi")
+	m, _ := faultyParty(t, bob, false)
+	pt, err := m.Decrypt(ctx, alice.addr, ct)
+	require.NoError(t, err)
+	assert.Equal(t, "hi", string(pt))
+	bob.store.DeleteSession(alice.addr)
+	for range 2 {
+		_, err = m.Decrypt(ctx, alice.addr, ct)
+		require.ErrorIs(t, err, session.ErrReusedBaseKey)
+		rec, err := bob.store.LoadSession(ctx, alice.addr)
+		require.NoError(t, err)
+		assert.True(t, rec == nil || !rec.HasCurrentState(), "no session left behind")
+	}
+}

@@ -431,6 +431,9 @@ type writes struct {
 	// before it decrypted anything, stored before the pre-keys are used
 	// when the stores offer no transaction (see commit).
 	staged *Record
+	// original is the record as loaded, restored if the Kyber mark shows
+	// that a staged new session is a replay.
+	original *Record
 	// kyber, if set, marks the Kyber pre-key used with this base key.
 	kyber             bool
 	kyberID, signedID uint32
@@ -456,6 +459,13 @@ type writes struct {
 //     finds the staged state, sees that it has decrypted nothing yet and
 //     makes these writes again (RemovePreKey is idempotent; the Kyber mark
 //     of an earlier attempt shows as ErrReusedBaseKey, which is expected).
+//     When the Kyber mark of a new session (not a retry) says
+//     ErrReusedBaseKey, the message is a replay of one whose session is
+//     gone: the record as loaded is stored again, so that the staged state
+//     cannot serve a later replay, and the error is returned. (Should that
+//     write fail too, the staged state stays, and one more replay of the
+//     same message would be accepted: the one gap of stores without
+//     Atomic.)
 //  4. StoreSession(rec): the advanced session. A retry after this
 //     succeeded is a duplicate, as it should be.
 func (w *writes) commit(ctx context.Context, st Stores, addr Address) error {
@@ -469,7 +479,11 @@ func (w *writes) commit(ctx context.Context, st Stores, addr Address) error {
 	}
 	if w.kyber {
 		err := st.KyberPreKeys.MarkKyberPreKeyUsed(ctx, w.kyberID, w.signedID, w.baseKey)
-		if err != nil && !(w.repair && errors.Is(err, ErrReusedBaseKey)) {
+		switch {
+		case err == nil, w.repair && errors.Is(err, ErrReusedBaseKey):
+		case w.staged != nil && errors.Is(err, ErrReusedBaseKey):
+			return errors.Join(err, st.Sessions.StoreSession(ctx, addr, w.original))
+		default:
 			return err
 		}
 	}
@@ -558,6 +572,9 @@ func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *r
 		s, err := m.newBobState(ctx, st, pm)
 		if err != nil {
 			return nil, writes{}, err
+		}
+		if !atomic {
+			w.original = rec.clone()
 		}
 		if err := rec.promote(s); err != nil {
 			return nil, writes{}, err
