@@ -197,6 +197,45 @@ func TestStalePreKeyID(t *testing.T) {
 	assert.Equal(t, id, pe.ID)
 }
 
+// A PreKey message naming a signed or Kyber pre-key we no longer have says
+// which one, too.
+func TestStaleSignedAndKyberPreKeyID(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"signed", "kyber"} {
+		t.Run(kind, func(t *testing.T) {
+			bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+			bundle := bob.bundle(t, false, kem.Kyber1024)
+			alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bundle))
+			// Bob's device after rotating away the named pre-key.
+			st := session.NewMemoryStore(bob.id, 2, session.TrustOnFirstUse)
+			if kind != "signed" {
+				spk, err := bob.store.LoadSignedPreKey(ctx, bundle.SignedPreKeyID())
+				require.NoError(t, err)
+				require.NoError(t, st.StoreSignedPreKey(ctx, spk))
+			}
+			kid, _, _ := bundle.KyberPreKey()
+			if kind != "kyber" {
+				kpk, err := bob.store.LoadKyberPreKey(ctx, kid)
+				require.NoError(t, err)
+				require.NoError(t, st.StoreKyberPreKey(ctx, kpk))
+			}
+			m, err := session.New(st.Stores())
+			require.NoError(t, err)
+			_, err = m.Decrypt(ctx, alice.addr, alice.send(t, bob, "stale"))
+			require.ErrorIs(t, err, session.ErrInvalidPreKeyID)
+			var pe *session.PreKeyIDError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, kind, pe.Kind)
+			want := bundle.SignedPreKeyID()
+			if kind == "kyber" {
+				want = kid
+			}
+			assert.Equal(t, want, pe.ID)
+		})
+	}
+}
+
 // An untrusted identity error carries the refused key.
 func TestUntrustedIdentityCarriesKey(t *testing.T) {
 	ctx := context.Background()
