@@ -125,8 +125,8 @@ func BenchmarkPinnedRecord(b *testing.B) {
 // (the newest): one peer can no longer make us keep 41 × 10,000 of them.
 func TestArchivedSkippedKeysBounded(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(false))
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(false))
 	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
 	require.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
 	fatten(t, alice, bob)

@@ -39,8 +39,8 @@ func TestTooFarInFutureBothTypes(t *testing.T) {
 	ctx := context.Background()
 	for _, typ := range []session.MessageType{session.PreKeyType, session.WhisperType} {
 		t.Run(typ.String(), func(t *testing.T) {
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+			alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(false))
+			bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(false))
 			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
 			assert.Equal(t, "one", bob.recv(t, alice, alice.send(t, bob, "one")))
 			if typ == session.WhisperType {

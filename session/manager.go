@@ -56,14 +56,16 @@ func WithLegacyVersion3Byte(enabled bool) Option {
 	return func(m *Manager) { m.legacyV3Byte = enabled }
 }
 
-// WithSPQR makes the Manager run the post-quantum triple ratchet (SPQR v1)
-// as libsignal ≥ 0.92 does: the PQXDH sessions it starts run SPQR, and it
+// WithSPQR sets whether the Manager runs the post-quantum triple ratchet
+// (SPQR v1). On (the default, as current Signal clients and libsignal ≥
+// 0.92 run it): the PQXDH sessions the Manager starts run SPQR, and it
 // requires SPQR of every PQXDH session a peer starts. Such sessions need
-// SPQR data on every message. Without it (the default) the Manager starts
-// classical PQXDH sessions, which libsignal < 0.74 (such as 0.72) needs,
-// and as responder follows the initiator: a first message that carries
-// SPQR data starts an SPQR session, one without starts a classical one.
-// X3DH (version 3) sessions are always classical.
+// SPQR data on every message. WithSPQR(false) is for older peers
+// (libsignal < 0.74, such as 0.72): the Manager starts classical PQXDH
+// sessions and, as responder, follows the initiator: a first message that
+// carries SPQR data starts an SPQR session, one without starts a classical
+// one. X3DH (version 3) sessions, which WhatsApp-style stacks use, are
+// always classical.
 func WithSPQR(enabled bool) Option { return func(m *Manager) { m.spqr = enabled } }
 
 // WithLocalAddress tells the Manager its own address. When both it and a
@@ -107,7 +109,7 @@ func New(stores Stores, opts ...Option) (*Manager, error) {
 		stores.KyberPreKeys == nil || stores.Sessions == nil {
 		return nil, errors.New("session: New needs every store")
 	}
-	m := &Manager{stores: stores, now: time.Now}
+	m := &Manager{stores: stores, now: time.Now, spqr: true}
 	for _, o := range opts {
 		o(m)
 	}
