@@ -8,6 +8,7 @@ import (
 
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/sealed"
+	"github.com/ratchetlab/signal/senderkey"
 )
 
 // Errors of sealed sender, repeated here so that callers of the Manager's
@@ -22,7 +23,8 @@ var (
 	// certificate names the receiving device.
 	ErrSealedSelfSend = sealed.ErrSelfSend
 	// ErrSealedGroupUnsupported is returned for a sealed group message
-	// (inner type 7) when no GroupDecrypter was given.
+	// (inner type 7) when no GroupDecrypter was given and the Manager has
+	// no sender key store or no local address (see Manager.Groups).
 	ErrSealedGroupUnsupported = errors.New("session: sealed group message but no sender key decrypter")
 	// ErrInvalidPlaintextContent is returned for an inner PlaintextContent
 	// (type 8) that does not start with its identifier byte 0xC0.
@@ -33,10 +35,10 @@ var (
 const plaintextContentID = 0xC0
 
 // GroupDecrypter decrypts a SenderKeyMessage from a sender's device, all or
-// nothing (the sender key API implements it). It is the seam through which
-// SealedDecrypt hands over sealed group messages.
+// nothing, and names its group. *GroupCipher implements it; it is the seam
+// through which SealedDecrypt hands over sealed group messages.
 type GroupDecrypter interface {
-	GroupDecrypt(ctx context.Context, sender Address, msg []byte) ([]byte, error)
+	Decrypt(ctx context.Context, sender Address, ciphertext []byte) ([]byte, senderkey.DistributionID, error)
 }
 
 // SealedDecryptOptions are the parameters of SealedDecrypt.
@@ -53,8 +55,9 @@ type SealedDecryptOptions struct {
 	// LocalE164 is our phone number, if the self-send check should also
 	// compare it.
 	LocalE164 string
-	// Groups decrypts inner sender key messages; nil makes them fail with
-	// ErrSealedGroupUnsupported.
+	// Groups decrypts inner sender key messages; nil means the Manager's
+	// own GroupCipher (Manager.Groups), or ErrSealedGroupUnsupported when
+	// it has none.
 	Groups GroupDecrypter
 }
 
@@ -75,6 +78,8 @@ type SealedMessage struct {
 	// ContentHint and GroupID are as the sender set them.
 	ContentHint sealed.ContentHint
 	GroupID     []byte
+	// DistributionID names the sender key group of a SenderKeyType message.
+	DistributionID senderkey.DistributionID
 	// Inner is the inner message as sent.
 	Inner []byte
 	// Plaintext is the decrypted inner message (for type 8, the
@@ -96,7 +101,8 @@ type SealedMessage struct {
 //     (ErrSealedSelfSend);
 //  4. decrypt the inner message from the certificate's uuid and device:
 //     PreKey and Whisper messages with this Manager (as Decrypt), sender
-//     key messages with opts.Groups, PlaintextContent as is.
+//     key messages with opts.Groups (by default the Manager's GroupCipher),
+//     PlaintextContent as is.
 //
 // Steps 1 to 3 change nothing, and step 4 stores nothing unless it
 // succeeds, so a failed SealedDecrypt leaves every session as it was.
@@ -129,16 +135,22 @@ func (m *Manager) SealedDecrypt(ctx context.Context, msg []byte, opts SealedDecr
 	}
 	sender := Address{Name: cert.SenderUUID(), DeviceID: cert.SenderDevice()}
 	var pt []byte
+	var dist senderkey.DistributionID
 	switch c.Type() {
 	case sealed.PreKeyType:
 		pt, err = m.Decrypt(ctx, sender, Ciphertext{Type: PreKeyType, Bytes: c.Contents()})
 	case sealed.WhisperType:
 		pt, err = m.Decrypt(ctx, sender, Ciphertext{Type: WhisperType, Bytes: c.Contents()})
 	case sealed.SenderKeyType:
-		if opts.Groups == nil {
-			return nil, ErrSealedGroupUnsupported
+		g := opts.Groups
+		if g == nil {
+			gc, gerr := m.Groups()
+			if gerr != nil {
+				return nil, fmt.Errorf("%w: %w", ErrSealedGroupUnsupported, gerr)
+			}
+			g = gc
 		}
-		pt, err = opts.Groups.GroupDecrypt(ctx, sender, c.Contents())
+		pt, dist, err = g.Decrypt(ctx, sender, c.Contents())
 	case sealed.PlaintextType:
 		b := c.Contents()
 		if len(b) == 0 || b[0] != plaintextContentID {
@@ -153,7 +165,7 @@ func (m *Manager) SealedDecrypt(ctx context.Context, msg []byte, opts SealedDecr
 	}
 	return &SealedMessage{
 		Sender: sender, SenderE164: e164, HasE164: hasE164, SenderKey: cert.Key(), Certificate: cert,
-		Type: c.Type(), ContentHint: c.ContentHint(), GroupID: c.GroupID(), Inner: c.Contents(),
+		Type: c.Type(), ContentHint: c.ContentHint(), GroupID: c.GroupID(), DistributionID: dist, Inner: c.Contents(),
 		Plaintext: pt, Version: sealed.Version(msg),
 	}, nil
 }

@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/sealed"
+	"github.com/ratchetlab/signal/senderkey"
 	"github.com/ratchetlab/signal/session"
 	"github.com/ratchetlab/signal/testvectors"
 )
@@ -58,22 +58,6 @@ func sealedBob(t *testing.T, v *testvectors.SealedSenderVectors) (*session.Manag
 	return m, st, local
 }
 
-// stubGroups stands in for the sender key API: it records the call and
-// answers with a fixed plaintext (or error).
-type stubGroups struct {
-	calls  int
-	sender session.Address
-	msg    []byte
-	pt     []byte
-	err    error
-}
-
-func (g *stubGroups) GroupDecrypt(_ context.Context, sender session.Address, msg []byte) ([]byte, error) {
-	g.calls++
-	g.sender, g.msg = sender, bytes.Clone(msg)
-	return g.pt, g.err
-}
-
 func recordBytes(t *testing.T, st *session.MemoryStore, addr session.Address) []byte {
 	t.Helper()
 	r, err := st.LoadSession(context.Background(), addr)
@@ -98,14 +82,15 @@ func TestSealedDecryptVectors(t *testing.T) {
 	root, err := keys.ParsePublicKey(v.TrustRoot.Pub)
 	require.NoError(t, err)
 	at := time.UnixMilli(int64(v.Timestamp))
-	opts := func(g session.GroupDecrypter) session.SealedDecryptOptions {
-		return session.SealedDecryptOptions{TrustRoots: []keys.PublicKey{root}, Time: at, Groups: g}
+	opts := func() session.SealedDecryptOptions {
+		return session.SealedDecryptOptions{TrustRoots: []keys.PublicKey{root}, Time: at}
 	}
+	groups, err := m.Groups()
+	require.NoError(t, err)
 
 	for _, msg := range v.V1 {
 		t.Run("v1/"+msg.Name, func(t *testing.T) {
-			g := &stubGroups{pt: []byte("from the group stub")}
-			got, err := m.SealedDecrypt(ctx, msg.Sealed, opts(g))
+			got, err := m.SealedDecrypt(ctx, msg.Sealed, opts())
 			require.NoError(t, err)
 			exp := msg.Expected
 			assert.Equal(t, alice, got.Sender)
@@ -117,26 +102,21 @@ func TestSealedDecryptVectors(t *testing.T) {
 			assert.True(t, got.HasE164)
 			assert.Equal(t, "+15550100001", got.SenderE164)
 			assert.Equal(t, []byte(v.Sender.IdentityKey), got.SenderKey.Bytes())
-			switch got.Type {
-			case sealed.SenderKeyType:
-				// Until sender keys are wired, the seam gets the exact
-				// SenderKeyMessage from the certificate's address.
-				assert.Equal(t, 1, g.calls)
-				assert.Equal(t, alice, g.sender)
-				assert.Equal(t, []byte(exp.Inner), g.msg)
-				assert.Equal(t, g.pt, got.Plaintext)
-				_, err := m.SealedDecrypt(ctx, msg.Sealed, opts(nil))
-				assert.ErrorIs(t, err, session.ErrSealedGroupUnsupported)
-			default:
-				assert.Equal(t, 0, g.calls)
-				assert.Equal(t, []byte(exp.Plaintext), got.Plaintext)
+			assert.Equal(t, []byte(exp.Plaintext), got.Plaintext)
+			if got.Type == sealed.SenderKeyType {
+				assert.Equal(t, v.Group.DistributionID, got.DistributionID.String())
+			}
+			if msg.Name == "prekey_carrying_skdm" {
+				// The group messages that follow need this SKDM.
+				_, err := groups.ProcessDistributionMessage(ctx, alice, got.Plaintext)
+				require.NoError(t, err)
 			}
 		})
 	}
 	t.Run("v2/single_recipient_one_to_one", func(t *testing.T) {
 		w := v.V2.SingleRecipientOneToOne
 		require.Len(t, w.Received, 1)
-		got, err := m.SealedDecrypt(ctx, w.Received[0].Message, opts(nil))
+		got, err := m.SealedDecrypt(ctx, w.Received[0].Message, opts())
 		require.NoError(t, err)
 		assert.Equal(t, 2, got.Version)
 		assert.Equal(t, sealed.PreKeyType, got.Type)
@@ -146,16 +126,19 @@ func TestSealedDecryptVectors(t *testing.T) {
 	})
 	t.Run("v2/group", func(t *testing.T) {
 		w := v.V2.Group
-		g := &stubGroups{pt: []byte("x")}
-		got, err := m.SealedDecrypt(ctx, w.Received[0].Message, opts(g))
+		got, err := m.SealedDecrypt(ctx, w.Received[0].Message, opts())
 		require.NoError(t, err)
 		assert.Equal(t, sealed.SenderKeyType, got.Type)
 		assert.Equal(t, []byte(w.Expected.GroupID), got.GroupID)
-		assert.Equal(t, 1, g.calls)
+		require.NotNil(t, w.Expected.PlaintextText)
+		assert.Equal(t, *w.Expected.PlaintextText, string(got.Plaintext))
+		// Replayed: the sender key reports a duplicate and nothing changes.
+		_, err = m.SealedDecrypt(ctx, w.Received[0].Message, opts())
+		assert.ErrorIs(t, err, senderkey.ErrDuplicateMessage)
 	})
 	t.Run("replay", func(t *testing.T) {
 		before := recordBytes(t, st, alice)
-		_, err := m.SealedDecrypt(ctx, v.V1[1].Sealed, opts(nil))
+		_, err := m.SealedDecrypt(ctx, v.V1[1].Sealed, opts())
 		assert.ErrorIs(t, err, session.ErrDuplicateMessage)
 		assert.Equal(t, before, recordBytes(t, st, alice))
 	})
@@ -163,7 +146,7 @@ func TestSealedDecryptVectors(t *testing.T) {
 	for _, n := range v.Negative {
 		t.Run("negative/"+n.Name, func(t *testing.T) {
 			before := recordBytes(t, st, alice)
-			o := opts(&stubGroups{pt: []byte("stub")})
+			o := opts()
 			o.Time = time.UnixMilli(int64(n.Timestamp))
 			if n.TrustRoot != nil {
 				r, err := keys.ParsePublicKey(n.TrustRoot)
@@ -189,6 +172,7 @@ func TestSealedDecryptVectors(t *testing.T) {
 				got, err := m.SealedDecrypt(ctx, n.Sealed, o)
 				require.NoError(t, err)
 				assert.Equal(t, n.ThenWithTrustRoot2.MessageType, int(got.Type))
+				assert.Equal(t, []byte(n.ThenWithTrustRoot2.Plaintext), got.Plaintext)
 			}
 		})
 	}
@@ -291,6 +275,19 @@ func TestSealedRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	_, err = alice.SealedDecrypt(ctx, env, opts)
 	assert.ErrorIs(t, err, session.ErrInvalidPlaintextContent)
+
+	// A Manager without a sender key store cannot open sealed group
+	// messages.
+	stores := aliceSt.Stores()
+	stores.SenderKeys = nil
+	noGroups, err := session.New(stores, session.WithLocalAddress(aliceAddr))
+	require.NoError(t, err)
+	gm, err := sealed.NewContent(sealed.SenderKeyType, bobCert, []byte{0x33}, 0, nil)
+	require.NoError(t, err)
+	env, err = bob.SealContent(ctx, aliceAddr, gm)
+	require.NoError(t, err)
+	_, err = noGroups.SealedDecrypt(ctx, env, opts)
+	assert.ErrorIs(t, err, session.ErrSealedGroupUnsupported)
 
 	// No session: v2 needs one for every device.
 	_, err = bob.SealContentMulti(ctx, []session.Address{{Name: "ca201000-0000-4000-8000-0000000ca201", DeviceID: 1}}, content, nil)
