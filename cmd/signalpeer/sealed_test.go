@@ -30,7 +30,7 @@ func TestSealedVectorsThroughCommands(t *testing.T) {
 	mustOK(t, bob, map[string]any{"cmd": "prekeys",
 		"signed_prekey_id": bundle["signed_prekey_id"], "signed_prekey_priv": pk["signed_prekey_priv"],
 		"signed_prekey_signature": bundle["signed_prekey_signature"],
-		"prekey_id": bundle["prekey_id"], "prekey_priv": pk["prekey_priv"],
+		"prekey_id":               bundle["prekey_id"], "prekey_priv": pk["prekey_priv"],
 		"kyber_prekey_id": bundle["kyber_prekey_id"], "kyber_priv": pk["kyber_priv"],
 		"kyber_prekey_signature": bundle["kyber_prekey_signature"]})
 	root := h(v.TrustRoot.Pub)
