@@ -11,9 +11,14 @@ import (
 	"github.com/ratchetlab/signal/keys"
 )
 
-// RevokedServerKeyIDs are the server certificate key ids that never
-// validate. libsignal lists 0xDEADC357, an id it uses to test revocation.
-var RevokedServerKeyIDs = []uint32{0xDEADC357}
+// RevokedServerKeyID is the one server certificate key id that libsignal
+// revokes (an id it uses to test revocation): a server certificate with it
+// never validates.
+const RevokedServerKeyID = 0xDEADC357
+
+// revokedServerKeyIDs are the server certificate key ids that never
+// validate.
+var revokedServerKeyIDs = [...]uint32{RevokedServerKeyID}
 
 // ServerCertificate is a server key and its id, signed by a trust root
 // (ServerCertificate in sealed_sender.proto).
@@ -101,7 +106,7 @@ func (c *ServerCertificate) Key() keys.PublicKey { return c.key }
 // Validate reports whether the certificate is signed by trustRoot and its
 // key id is not revoked.
 func (c *ServerCertificate) Validate(trustRoot keys.PublicKey) bool {
-	for _, id := range RevokedServerKeyIDs {
+	for _, id := range revokedServerKeyIDs {
 		if c.keyID == id {
 			return false
 		}

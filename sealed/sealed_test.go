@@ -72,7 +72,7 @@ func TestCertificateRoundTrip(t *testing.T) {
 
 func TestRevokedServerCertificate(t *testing.T) {
 	f := newFixture(t)
-	s, err := sealed.NewServerCertificate(0xDEADC357, f.server.PublicKey(), f.root)
+	s, err := sealed.NewServerCertificate(sealed.RevokedServerKeyID, f.server.PublicKey(), f.root)
 	require.NoError(t, err)
 	assert.False(t, s.Validate(f.root.PublicKey()))
 	c, err := sealed.NewSenderCertificate(sealed.SenderInfo{
