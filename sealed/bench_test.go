@@ -10,6 +10,23 @@ import (
 	"github.com/ratchetlab/signal/sealed"
 )
 
+// cpuPerOp reports the process CPU time per operation (cpu-ns/op), which a
+// loaded machine disturbs less than wall time, and per unit when units > 1
+// (cpu-ns/recipient). Call it with defer at the start of the timed loop.
+func cpuPerOp(b *testing.B, units int) func() {
+	start := cpuTime()
+	return func() {
+		d := cpuTime() - start
+		if d <= 0 || b.N == 0 {
+			return
+		}
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		if units > 1 {
+			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N)/float64(units), "cpu-ns/recipient")
+		}
+	}
+}
+
 // benchContent is a typical inner message: a sender certificate and a
 // 200-byte inner ciphertext.
 func benchContent(b *testing.B, f *fixture) *sealed.Content {
@@ -24,6 +41,7 @@ func BenchmarkSealV1(b *testing.B) {
 	f := newFixture(b)
 	c := benchContent(b, f)
 	b.ReportAllocs()
+	defer cpuPerOp(b, 1)()
 	for b.Loop() {
 		if _, err := sealed.Seal(c, f.sender, f.bob.PublicKey()); err != nil {
 			b.Fatal(err)
@@ -39,6 +57,7 @@ func BenchmarkOpenV1(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	defer cpuPerOp(b, 1)()
 	for b.Loop() {
 		if _, err := sealed.Open(f.bob, msg); err != nil {
 			b.Fatal(err)
@@ -73,6 +92,7 @@ func BenchmarkSealMulti(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			d := destinations(b, n)
 			b.ReportAllocs()
+			defer cpuPerOp(b, n)()
 			for b.Loop() {
 				if _, err := sealed.SealMulti(c, f.sender, d, nil); err != nil {
 					b.Fatal(err)
@@ -98,6 +118,7 @@ func BenchmarkOpenV2(b *testing.B) {
 	}
 	msg := s.ReceivedMessage(&s.Recipients[0])
 	b.ReportAllocs()
+	defer cpuPerOp(b, 1)()
 	for b.Loop() {
 		if _, err := sealed.Open(f.bob, msg); err != nil {
 			b.Fatal(err)
@@ -114,6 +135,7 @@ func BenchmarkSplit(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	defer cpuPerOp(b, 1)()
 	for b.Loop() {
 		s, err := sealed.ParseSentMessage(sent)
 		if err != nil {
@@ -137,6 +159,7 @@ func BenchmarkFloor(b *testing.B) {
 	r := f.bob.PublicKey()
 	b.Run("X25519Pair", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuPerOp(b, 1)()
 		for b.Loop() {
 			if _, err := e.Agree(r); err != nil {
 				b.Fatal(err)
@@ -150,6 +173,7 @@ func BenchmarkFloor(b *testing.B) {
 		var ikm [200]byte
 		var out [32]byte
 		b.ReportAllocs()
+		defer cpuPerOp(b, 1)()
 		for b.Loop() {
 			dh1, _ := e.Agree(r)
 			dh2, _ := f.sender.Agree(r)
