@@ -113,6 +113,7 @@ func scenarios() []Scenario {
 			Run:     runRobustness,
 		},
 	)
+	out = append(out, senderKeyScenarios()...)
 	for _, proto := range []string{"pqxdh", "x3dh"} {
 		out = append(out, Scenario{
 			Name: "transcript-" + proto, Single: true,
