@@ -14,8 +14,9 @@ import (
 )
 
 const (
-	carolName = "ca201000-0000-4000-8000-0000000ca201"
-	daveName  = "da5e0000-0000-4000-8000-00000000da5e"
+	// daveName is a member left out of v2 messages (carolName is the
+	// sender key scenarios').
+	daveName = "da5e0000-0000-4000-8000-00000000da5e"
 	// sealedDistribution is the sender key group of the sealed scenarios.
 	sealedDistribution = "5ea1ed00-0000-4000-8000-0000000000d1"
 	// sealedNow and sealedExpiry are the receive time and the certificates'
