@@ -133,6 +133,7 @@ func scenarios() []Scenario {
 			Run:     func(r *run) error { return runTranscript(r, transcript0103, session, true) },
 		})
 	}
+	out = append(out, sealedScenarios()...)
 	return out
 }
 
