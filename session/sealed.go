@@ -225,9 +225,9 @@ func (m *Manager) SealContentMulti(ctx context.Context, to []Address, c *sealed.
 	}
 	dests := make([]sealed.Destination, len(to))
 	for i, addr := range to {
-		mu := m.lock(addr)
+		e := m.lock(addr)
 		rec, err := m.stores.Sessions.LoadSession(ctx, addr)
-		mu.Unlock()
+		m.unlock(addr, e)
 		if err != nil {
 			return nil, err
 		}
