@@ -85,3 +85,34 @@ func gfInv(a uint16) uint16 {
 
 // gfDiv returns a / b = a · b^(2^16-2); division by zero gives 0.
 func gfDiv(a, b uint16) uint16 { return gfMul(a, gfInv(b)) }
+
+// gfMulTable multiplies by a fixed element c: t[j][n] = c · (n << 4j).
+type gfMulTable [4][16]uint16
+
+// init builds the table for c from c·x^i, i = 0..15.
+func (t *gfMulTable) init(c uint16) {
+	var pow [16]uint16 // c · x^i
+	v := uint32(c)
+	for i := range pow {
+		pow[i] = uint16(v)
+		v <<= 1
+		if v&0x10000 != 0 {
+			v ^= gfPoly
+		}
+	}
+	for j := range t {
+		for n := 1; n < 16; n++ {
+			low := n & -n // lowest set bit
+			b := 0
+			for 1<<b != low {
+				b++
+			}
+			t[j][n] = t[j][n^low] ^ pow[4*j+b]
+		}
+	}
+}
+
+// mul returns c · a.
+func (t *gfMulTable) mul(a uint16) uint16 {
+	return t[0][a&15] ^ t[1][a>>4&15] ^ t[2][a>>8&15] ^ t[3][a>>12]
+}
