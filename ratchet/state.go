@@ -42,7 +42,11 @@ type State struct {
 	remoteRegistrationID uint32
 	localRegistrationID  uint32
 	aliceBaseKey         []byte
-	pqState              []byte
+	// The SPQR state (field 15): pq once decoded, which is then kept and
+	// encoded when the record is written; until its first use, the bytes
+	// as read (pqRaw). Both nil/empty: a classical session.
+	pq    *spqr.State
+	pqRaw []byte
 
 	// unlimitedJumps lifts MaxForwardJumps (note-to-self sessions).
 	unlimitedJumps bool
@@ -50,8 +54,8 @@ type State struct {
 	legacyVersionByte bool
 	// newKey draws ratchet key pairs; tests replace it.
 	newKey func() (*keys.PrivateKey, error)
-	// pqSend runs the SPQR send step; tests replace it to inject recorded
-	// randomness.
+	// pqSend, when set, replaces the SPQR send step on the state's
+	// encoding; tests set it to inject recorded randomness.
 	pqSend func(state []byte) (newState []byte, key *[32]byte, msg []byte, err error)
 }
 
@@ -196,12 +200,12 @@ func NewAlice(p *AliceParams) (*State, error) {
 		pk.Ciphertext = append([]byte(nil), pk.Ciphertext...)
 		s.pendingKyber = &pk
 	}
-	s.pqState = initSPQR(p.SPQRKey, spqr.A2B, p.NoteToSelf)
+	s.pq = initSPQR(p.SPQRKey, spqr.A2B, p.NoteToSelf)
 	return s, nil
 }
 
 // initSPQR returns the initial SPQR state, or nil for a classical session.
-func initSPQR(key *[32]byte, dir spqr.Direction, self bool) []byte {
+func initSPQR(key *[32]byte, dir spqr.Direction, self bool) *spqr.State {
 	if key == nil {
 		return nil
 	}
@@ -209,7 +213,7 @@ func initSPQR(key *[32]byte, dir spqr.Direction, self bool) []byte {
 	if self {
 		params.MaxJump = math.MaxUint32
 	}
-	return spqr.Init(*key, dir, params)
+	return spqr.New(*key, dir, params)
 }
 
 // BobParams are the inputs of the responder's state, after X3DH or PQXDH.
@@ -252,7 +256,7 @@ func NewBob(p *BobParams) (*State, error) {
 		aliceBaseKey:         p.TheirBaseKey.Bytes(),
 		localRegistrationID:  p.LocalRegistrationID,
 		remoteRegistrationID: p.RemoteRegistrationID,
-		pqState:              initSPQR(p.SPQRKey, spqr.B2A, p.NoteToSelf),
+		pq:                   initSPQR(p.SPQRKey, spqr.B2A, p.NoteToSelf),
 	}, nil
 }
 
@@ -279,7 +283,34 @@ func (s *State) AliceBaseKey() []byte { return s.aliceBaseKey }
 
 // HasPQRatchet reports whether the session runs the post-quantum ratchet
 // (SPQR) beside the Double Ratchet.
-func (s *State) HasPQRatchet() bool { return len(s.pqState) != 0 }
+func (s *State) HasPQRatchet() bool { return s.pq != nil || len(s.pqRaw) != 0 }
+
+// loadPQ returns the decoded SPQR state, decoding the stored bytes on first
+// use. A state decoded here is kept only once a step on it succeeds (keep),
+// so that a failed decryption leaves the State exactly as it was.
+func (s *State) loadPQ() (*spqr.State, error) {
+	if s.pq != nil {
+		return s.pq, nil
+	}
+	pq, err := spqr.ParseState(s.pqRaw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
+	}
+	if pq == nil {
+		return nil, fmt.Errorf("%w: SPQR state: empty", ErrInvalidState)
+	}
+	return pq, nil
+}
+
+// keepPQ stores the SPQR state after a committed step; a state downgraded
+// to V0 makes the session classical.
+func (s *State) keepPQ(pq *spqr.State) {
+	s.pqRaw = nil
+	s.pq = pq
+	if pq.IsV0() {
+		s.pq = nil
+	}
+}
 
 // HasSenderChain reports whether the state can encrypt.
 func (s *State) HasSenderChain() bool { return s.hasSender }
@@ -357,7 +388,8 @@ func (s *State) Clone() *State {
 		c.pendingKyber = &p
 	}
 	c.aliceBaseKey = append([]byte(nil), s.aliceBaseKey...)
-	c.pqState = append([]byte(nil), s.pqState...)
+	c.pq = s.pq.Clone()
+	c.pqRaw = append([]byte(nil), s.pqRaw...)
 	return &c
 }
 
