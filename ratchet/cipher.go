@@ -48,11 +48,8 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 		pq     *spqr.State
 		hasKey bool
 	)
-	if s.HasPQRatchet() {
+	if pq = s.pq; pq != nil {
 		var err error
-		if pq, err = s.loadPQ(); err != nil {
-			return dst, 0, err
-		}
 		if s.pqSend != nil {
 			pq, pqMsg, pqKey, hasKey, err = s.pqSendBytes(pq)
 		} else {
@@ -241,12 +238,11 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 		salt      *[32]byte
 		committed bool
 	)
-	if s.HasPQRatchet() {
-		var err error
-		if pq, err = s.loadPQ(); err != nil {
-			return dst, err
-		}
-		var ok bool
+	if pq = s.pq; pq != nil {
+		var (
+			ok  bool
+			err error
+		)
 		if pqKey, ok, err = pq.Recv(m.PQRatchet); err != nil {
 			if errors.Is(err, spqr.ErrStateDecode) {
 				return dst, fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/spqr"
 )
 
 // The binary form of a State is libsignal's SessionStructure (storage.proto,
@@ -45,7 +46,7 @@ func (s *State) MarshalBinary() ([]byte, error) {
 }
 
 func (s *State) size() int {
-	n := 160 + len(s.aliceBaseKey) + len(s.pqRaw) + s.pq.SizeHint()
+	n := 160 + len(s.aliceBaseKey) + s.pq.SizeHint()
 	if s.pendingKyber != nil {
 		n += len(s.pendingKyber.Ciphertext) + 8
 	}
@@ -129,8 +130,6 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 		if len(dst) == mark+2 {
 			dst = dst[:mark]
 		}
-	} else {
-		dst = appendBytes(dst, 15, s.pqRaw)
 	}
 	return dst, nil
 }
@@ -282,7 +281,13 @@ func ParseState(b []byte) (*State, error) {
 			if typ != protowire.BytesType || len(bs) > maxPQState {
 				return errWire(num)
 			}
-			s.pqRaw = append(s.pqRaw[:0], bs...)
+			// Decoded once here and kept decoded (the State does not keep
+			// b); an empty field is a classical session.
+			pq, err := spqr.ParseState(bs)
+			if err != nil {
+				return fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
+			}
+			s.pq = pq
 		}
 		return nil
 	})

@@ -42,11 +42,9 @@ type State struct {
 	remoteRegistrationID uint32
 	localRegistrationID  uint32
 	aliceBaseKey         []byte
-	// The SPQR state (field 15): pq once decoded, which is then kept and
-	// encoded when the record is written; until its first use, the bytes
-	// as read (pqRaw). Both nil/empty: a classical session.
-	pq    *spqr.State
-	pqRaw []byte
+	// pq is the SPQR state (field 15), decoded with the State and encoded
+	// when the State is; nil for a classical session.
+	pq *spqr.State
 
 	// unlimitedJumps lifts MaxForwardJumps (note-to-self sessions).
 	unlimitedJumps bool
@@ -283,29 +281,11 @@ func (s *State) AliceBaseKey() []byte { return s.aliceBaseKey }
 
 // HasPQRatchet reports whether the session runs the post-quantum ratchet
 // (SPQR) beside the Double Ratchet.
-func (s *State) HasPQRatchet() bool { return s.pq != nil || len(s.pqRaw) != 0 }
-
-// loadPQ returns the decoded SPQR state, decoding the stored bytes on first
-// use. A state decoded here is kept only once a step on it succeeds (keep),
-// so that a failed decryption leaves the State exactly as it was.
-func (s *State) loadPQ() (*spqr.State, error) {
-	if s.pq != nil {
-		return s.pq, nil
-	}
-	pq, err := spqr.ParseState(s.pqRaw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
-	}
-	if pq == nil {
-		return nil, fmt.Errorf("%w: SPQR state: empty", ErrInvalidState)
-	}
-	return pq, nil
-}
+func (s *State) HasPQRatchet() bool { return s.pq != nil }
 
 // keepPQ stores the SPQR state after a committed step; a state downgraded
 // to V0 makes the session classical.
 func (s *State) keepPQ(pq *spqr.State) {
-	s.pqRaw = nil
 	s.pq = pq
 	if pq.IsV0() {
 		s.pq = nil
@@ -389,7 +369,6 @@ func (s *State) Clone() *State {
 	}
 	c.aliceBaseKey = append([]byte(nil), s.aliceBaseKey...)
 	c.pq = s.pq.Clone()
-	c.pqRaw = append([]byte(nil), s.pqRaw...)
 	return &c
 }
 
