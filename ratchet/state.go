@@ -59,8 +59,8 @@ type State struct {
 
 type senderChain struct {
 	pub keys.PublicKey
-	// priv is parsed from privRaw on first use: parsing a private key
-	// costs a scalar multiplication, and most decoded states only encrypt.
+	// priv is loaded from privRaw and pub on first use (a DH ratchet step),
+	// without recomputing the public key (keys.LoadPrivateKey).
 	priv     *keys.PrivateKey
 	privRaw  [32]byte
 	chainKey [32]byte
@@ -73,15 +73,16 @@ func newSenderChain(priv *keys.PrivateKey, chainKey [32]byte) senderChain {
 	return c
 }
 
-// private returns the chain's ratchet private key, parsing it on first use.
+// private returns the chain's ratchet private key, loading it on first use.
+// The public key stored beside it is trusted rather than recomputed (a
+// scalar base multiplication per loaded record); a record whose two halves
+// do not match gives agreements the peer does not share, so its messages
+// fail to decrypt.
 func (c *senderChain) private() (*keys.PrivateKey, error) {
 	if c.priv == nil {
-		p, err := keys.ParsePrivateKey(c.privRaw[:])
+		p, err := keys.LoadPrivateKey(c.privRaw[:], c.pub)
 		if err != nil {
 			return nil, err
-		}
-		if p.PublicKey() != c.pub {
-			return nil, ErrInvalidState
 		}
 		c.priv = p
 	}
