@@ -10,7 +10,7 @@ func lockstepStates(b *testing.B, n int) (a, bb []byte) {
 	bb = Init(testAuthKey, B2A, ChainParams{})
 	r := chacha(42)
 	for range n {
-		st, _, msg, err := SendWithRandom(a, r)
+		st, _, msg, err := sendWithRandom(a, r)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -18,7 +18,7 @@ func lockstepStates(b *testing.B, n int) (a, bb []byte) {
 		if bb, _, err = Recv(bb, msg); err != nil {
 			b.Fatal(err)
 		}
-		st, _, msg, err = SendWithRandom(bb, r)
+		st, _, msg, err = sendWithRandom(bb, r)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"io"
+
+	"github.com/ratchetlab/signal/internal/spqrreplay"
 )
+
+func init() { spqrreplay.Send = sendDeterministic }
 
 // New returns the initial V1 state for a new session, as libsignal creates
 // it after PQXDH: authKey is the third 32-byte block of the PQXDH output
@@ -214,26 +218,27 @@ func (st *State) recv(m *message) (key [32]byte, ok bool, err error) {
 // encoding, the message key (nil when the step gives none) and the SPQR
 // message. The input is not modified; on error newState is nil.
 func Send(state []byte) (newState []byte, key *[32]byte, msg []byte, err error) {
-	return SendWithRandom(state, nil)
+	return sendWithRandom(state, nil)
 }
 
-// SendWithRandom is [Send] with an explicit randomness source, for
+// sendWithRandom is [Send] with an explicit randomness source, for
 // deterministic tests; nil means crypto/rand. A send reads from rnd
 // only when it starts an epoch's ML-KEM work: 64 bytes (the key-generation
 // seed d || z) when the send_ek side generates its key pair, 32 bytes (the
 // encapsulation message m) when the send_ct side produces ct1.
-func SendWithRandom(state []byte, rnd io.Reader) (newState []byte, key *[32]byte, msg []byte, err error) {
+func sendWithRandom(state []byte, rnd io.Reader) (newState []byte, key *[32]byte, msg []byte, err error) {
 	return sendBytes(state, &entropy{rnd: randReader(rnd)})
 }
 
-// SendDeterministic is [Send] for replaying a recorded conversation, with the
-// randomness libsignal stores in its records: when this send generates the
-// epoch's ML-KEM-768 key pair it uses dk, the 2400-byte FIPS 203
+// sendDeterministic is [Send] for replaying a recorded conversation, with
+// the randomness libsignal stores in its records: when this send generates
+// the epoch's ML-KEM-768 key pair it uses dk, the 2400-byte FIPS 203
 // decapsulation key (the 64-byte seed behind it is not needed), and when it
 // encapsulates it uses m, the 32-byte encapsulation message. Values this
 // send does not need are ignored; a needed value that is nil or invalid
-// gives [ErrRandomness].
-func SendDeterministic(state, dk, m []byte) (newState []byte, key *[32]byte, msg []byte, err error) {
+// gives [ErrRandomness]. Tests outside this package reach it through
+// internal/spqrreplay.
+func sendDeterministic(state, dk, m []byte) (newState []byte, key *[32]byte, msg []byte, err error) {
 	return sendBytes(state, &entropy{injected: true, dk: dk, m: m})
 }
 

@@ -73,7 +73,7 @@ func TestTypedStateMatchesBytes(t *testing.T) {
 				require.NoError(t, err)
 				require.True(t, ok)
 				from.st.Commit()
-				bst, bkey, bmsg, err := SendWithRandom(from.bytes.state, fromRnd)
+				bst, bkey, bmsg, err := sendWithRandom(from.bytes.state, fromRnd)
 				require.NoError(t, err)
 				from.bytes.state = bst
 				require.Equal(t, bmsg, msg, "message at step %d", step)
