@@ -141,3 +141,58 @@ func TestTypedDowngrade(t *testing.T) {
 	assert.False(t, ok)
 	assert.Empty(t, msg)
 }
+
+// FuzzRecvRollback feeds arbitrary SPQR messages to a decoded State in the
+// middle of a conversation (the receiver holding a partly filled decoder):
+// a failed Recv, and a successful one rolled back, leave the encoding
+// exactly as it was; a committed one leaves a state that re-encodes stably.
+func FuzzRecvRollback(f *testing.F) {
+	small := ChainParams{MaxJump: 200, MaxOOOKeys: 50}
+	a := New(testAuthKey, A2B, small)
+	b := New(testAuthKey, B2A, small)
+	rnd := &entropy{rnd: chacha(9)}
+	var sent [][]byte
+	for i := range 120 {
+		from, to := a, b
+		if i%3 == 2 {
+			from, to = b, a
+		}
+		msg, _, _, err := from.send(nil, rnd)
+		if err != nil {
+			f.Fatal(err)
+		}
+		from.Commit()
+		sent = append(sent, msg)
+		if i%5 != 0 { // drop some, so that later chunks fill gaps
+			if _, _, err := to.Recv(msg); err != nil {
+				f.Fatal(err)
+			}
+			to.Commit()
+		}
+	}
+	for _, m := range sent {
+		f.Add(m)
+	}
+	f.Add([]byte{})
+	base, err := b.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		st := b.Clone()
+		require.Equal(t, base, st.marshal(), "Clone")
+		_, _, err := st.Recv(msg)
+		if err == nil {
+			st.Rollback()
+		}
+		require.Equal(t, base, st.marshal(), "after a failed or rolled back Recv")
+		if _, _, err := st.Recv(msg); err != nil {
+			return
+		}
+		st.Commit()
+		enc := st.marshal()
+		again, err := parseState(enc)
+		require.NoError(t, err)
+		require.Equal(t, enc, again.marshal())
+	})
+}
