@@ -103,15 +103,15 @@ func (st *State) Rollback() {
 	st.endTx()
 }
 
-// endTx drops the snapshot, wiping its copies of chain keys.
+// endTx drops the snapshot, wiping its copies of keys. The encoder and
+// decoder copies hold only public protocol data (chunks of the ML-KEM
+// header, key and ciphertexts) and are overwritten by the next step.
 func (st *State) endTx() {
 	u := &st.tx
 	clear(u.links)
 	u.links = u.links[:0]
 	u.chainV = chain{}
 	u.scka = scka{}
-	u.enc = encoder{}
-	u.dec = decoder{}
 	u.neg, u.chain = nil, nil
 	u.active = false
 }
