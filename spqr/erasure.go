@@ -192,13 +192,22 @@ type decoder struct {
 // newDecoder starts a decoder for a message of n bytes (a positive multiple
 // of 32).
 func newDecoder(n int) *decoder {
-	d := &decoder{ptsNeeded: uint32(n / 2)}
+	return &decoder{ptsNeeded: uint32(n / 2)}
+}
+
+// reserve gives an empty decoder room for k points per polynomial in one
+// allocation (made on the first chunk, not for decoders that stay empty).
+func (d *decoder) reserve() {
+	for p := range numPolys {
+		if cap(d.pts[p]) != 0 {
+			return
+		}
+	}
 	k := d.k()
 	backing := make([]point, numPolys*k)
 	for p := range numPolys {
 		d.pts[p] = backing[p*k : p*k : (p+1)*k]
 	}
-	return d
 }
 
 // rebuild moves the points to a new backing array, with room for one more
@@ -224,6 +233,7 @@ func (d *decoder) k() int { return int(d.ptsNeeded) / numPolys }
 // add stores chunk i.
 func (d *decoder) add(i uint16, c *[chunkSize]byte) {
 	k := d.k()
+	d.reserve()
 	// A chunk that overwrites a point or lands between points changes the
 	// slices in place: rebuild them first (rare: repeated or reordered
 	// chunks). Appending at the end needs no copy.
