@@ -66,3 +66,69 @@ func BenchmarkEpoch(b *testing.B) {
 		lockstepStates(b, 45)
 	}
 }
+
+// BenchmarkStateParse and BenchmarkStateEncode measure decoding and
+// encoding a fixture's send_ct state (6 KB), what a store that keeps
+// records encoded pays per message.
+func BenchmarkStateParse(b *testing.B) {
+	_, fb := fixtures(b)
+	b.SetBytes(int64(len(fb)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseState(fb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStateEncode(b *testing.B) {
+	_, fb := fixtures(b)
+	st, err := ParseState(fb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, st.SizeHint())
+	b.SetBytes(int64(len(fb)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = st.AppendBinary(buf[:0])
+	}
+}
+
+// BenchmarkStateSend and BenchmarkStateRecv are BenchmarkSend and
+// BenchmarkRecv on a State kept decoded, as the Double Ratchet keeps it:
+// one step and its commit (Recv: the same message, rolled back each time).
+func BenchmarkStateSend(b *testing.B) {
+	a, _ := lockstepStates(b, 20) // a mid-epoch state sending parity chunks
+	st, err := ParseState(a)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf [maxMessageSize]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := st.Send(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+		st.Commit()
+	}
+}
+
+func BenchmarkStateRecv(b *testing.B) {
+	fa, fb := fixtures(b)
+	_, _, msg, err := Send(fa)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := ParseState(fb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := st.Recv(msg); err != nil {
+			b.Fatal(err)
+		}
+		st.Rollback()
+	}
+}

@@ -539,10 +539,11 @@ func parseEncoder(b []byte, msgLen int) (*encoder, error) {
 				return ErrStateDecode
 			}
 			at := len(arena)
-			for i := range k {
-				arena = append(arena, binary.BigEndian.Uint16(v[2*i:]))
-			}
+			arena = append(arena, make([]uint16, k)...) // no allocation: within the capacity
 			syms := arena[at:len(arena):len(arena)]
+			for i := range syms {
+				syms[i] = binary.BigEndian.Uint16(v[2*i : 2*i+2])
+			}
 			if num == 2 {
 				if npts == numPolys {
 					return ErrStateDecode
@@ -585,15 +586,16 @@ func parseDecoder(b []byte, msgLen int) (*decoder, error) {
 			if want(typ, protowire.BytesType) != nil || len(v)%4 != 0 || n == numPolys {
 				return ErrStateDecode
 			}
-			at := len(arena)
-			for i := range len(v) / 4 {
-				pt := point{binary.BigEndian.Uint16(v[4*i:]), binary.BigEndian.Uint16(v[4*i+2:])}
-				if i > 0 && pt.x <= arena[len(arena)-1].x {
+			at, l := len(arena), len(v)/4
+			arena = append(arena, make([]point, l)...) // within the capacity
+			pts := arena[at : at+l]
+			for i := range pts {
+				w := v[4*i : 4*i+4]
+				pts[i] = point{binary.BigEndian.Uint16(w[0:2]), binary.BigEndian.Uint16(w[2:4])}
+				if i > 0 && pts[i].x <= pts[i-1].x {
 					return ErrStateDecode
 				}
-				arena = append(arena, pt)
 			}
-			l := len(arena) - at
 			arena = arena[:len(arena)+1] // the spare point of d.pts[n]
 			d.pts[n] = arena[at : at+l : at+l+1]
 			n++
