@@ -132,3 +132,30 @@ func BenchmarkStateRecv(b *testing.B) {
 		st.Rollback()
 	}
 }
+
+// BenchmarkParityChunk measures one parity chunk of the largest message
+// (the 1152-byte encapsulation key, 16 polynomials of degree 35), as the
+// encoder evaluates it (tables for x, 16 interleaved Horner chains), against
+// evaluating each polynomial in turn with the log/exp-table multiplication.
+func BenchmarkParityChunk(b *testing.B) {
+	msg := make([]byte, ekSize)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	e := newEncoder(msg)
+	e.chunk(ekSize / chunkSize) // switch to the polynomial form
+	b.Run("tables", func(b *testing.B) {
+		var ys [numPolys]uint16
+		for i := 0; b.Loop(); i++ {
+			evalPolys(&ys, &e.polys, uint16(40+i%1000))
+		}
+	})
+	b.Run("logtable", func(b *testing.B) {
+		var ys [numPolys]uint16
+		for i := 0; b.Loop(); i++ {
+			for p := range numPolys {
+				ys[p] = evalPoly(e.polys[p], uint16(40+i%1000))
+			}
+		}
+	})
+}

@@ -75,21 +75,43 @@ func (e *encoder) chunk(i uint16) [chunkSize]byte {
 	return out
 }
 
-// evalPolys sets ys[p] to polys[p](x) for the 16 polynomials at once, by
-// Horner's rule with the multiplication by the constant x done through four
-// 16-entry tables (one per nibble of the other factor): no branches and no
-// large-table lookups, and the 16 evaluations are independent.
+// evalPolys sets ys[p] to polys[p](x) for the 16 polynomials, by Horner's
+// rule with the multiplication by the constant x done through small tables
+// built for x: no branches and no lookups in the 256 KiB log/exp tables.
+// Short polynomials (the 96- and 160-byte messages) use four 16-entry
+// tables, cheap to build; long ones (960 and 1152 bytes) two 256-entry
+// tables, half the lookups per product.
 func evalPolys(ys *[numPolys]uint16, polys *[numPolys][]uint16, x uint16) {
-	var t gfMulTable
-	t.init(x)
+	k := len(polys[0])
 	for p := range numPolys {
-		c := polys[p]
-		var r uint16
-		for d := len(c) - 1; d >= 0; d-- {
-			r = t.mul(r) ^ c[d]
+		if len(polys[p]) != k { // never for an encoder: all have k symbols
+			for p := range numPolys {
+				ys[p] = evalPoly(polys[p], x)
+			}
+			return
 		}
-		ys[p] = r
 	}
+	// The 16 Horner chains run interleaved, so that their table lookups
+	// overlap instead of waiting for each other.
+	var r [numPolys]uint16
+	if k >= 8 {
+		var t gfMulTable8
+		t.init(x)
+		for d := k - 1; d >= 0; d-- {
+			for p := range numPolys {
+				r[p] = t.mul(r[p]) ^ polys[p][d]
+			}
+		}
+	} else {
+		var t gfMulTable
+		t.init(x)
+		for d := k - 1; d >= 0; d-- {
+			for p := range numPolys {
+				r[p] = t.mul(r[p]) ^ polys[p][d]
+			}
+		}
+	}
+	*ys = r
 }
 
 // lagrangeBasisCached returns lagrangeBasis(k), computed once per k (the

@@ -101,13 +101,11 @@ func (t *gfMulTable) init(c uint16) {
 		}
 	}
 	for j := range t {
-		for n := 1; n < 16; n++ {
-			low := n & -n // lowest set bit
-			b := 0
-			for 1<<b != low {
-				b++
+		t[j][0] = 0
+		for b := range 4 { // entries with top bit b: pow[4j+b] ^ the lower ones
+			for n := range 1 << b {
+				t[j][1<<b|n] = pow[4*j+b] ^ t[j][n]
 			}
-			t[j][n] = t[j][n^low] ^ pow[4*j+b]
 		}
 	}
 }
@@ -116,3 +114,35 @@ func (t *gfMulTable) init(c uint16) {
 func (t *gfMulTable) mul(a uint16) uint16 {
 	return t[0][a&15] ^ t[1][a>>4&15] ^ t[2][a>>8&15] ^ t[3][a>>12]
 }
+
+// gfMulTable8 multiplies by a fixed element c with two byte-indexed tables:
+// t[0][n] = c · n, t[1][n] = c · (n << 8). Building it costs 510 XORs, so it
+// pays for the longer messages (many products by the same c).
+type gfMulTable8 [2][256]uint16
+
+// init builds the table for c.
+func (t *gfMulTable8) init(c uint16) {
+	var pow [16]uint16 // c · x^i
+	v := uint32(c)
+	for i := range pow {
+		pow[i] = uint16(v)
+		v <<= 1
+		if v&0x10000 != 0 {
+			v ^= gfPoly
+		}
+	}
+	for j := range t {
+		t[j][0] = 0
+		for b := range 8 {
+			p := pow[8*j+b]
+			lo := t[j][:1<<b]
+			hi := t[j][1<<b : 2<<b]
+			for n := range lo {
+				hi[n] = p ^ lo[n]
+			}
+		}
+	}
+}
+
+// mul returns c · a.
+func (t *gfMulTable8) mul(a uint16) uint16 { return t[0][a&0xff] ^ t[1][a>>8] }
