@@ -41,3 +41,21 @@ func TestSPQRRollbackOnBadMAC(t *testing.T) {
 		assert.Equal(t, "hi", string(pt))
 	}
 }
+
+// TestSPQRStateDecodedAtLoad checks that ParseState decodes field 15: a
+// record whose SPQR state does not parse is rejected as ErrInvalidState
+// when it is loaded, and a valid one re-encodes byte for byte.
+func TestSPQRStateDecodedAtLoad(t *testing.T) {
+	alice, _ := newPairSPQR(t, ratchet.VersionPQXDH, true)
+	b := encode(t, alice)
+	s, err := ratchet.ParseState(b)
+	require.NoError(t, err)
+	assert.True(t, s.HasPQRatchet())
+	assert.Equal(t, b, encode(t, s))
+
+	// A later field 15 replaces the first (proto3: last one wins); this
+	// one holds a truncated sub-message.
+	bad := append(bytes.Clone(b), 15<<3|2, 3, 0x0a, 0x05, 0x01)
+	_, err = ratchet.ParseState(bad)
+	assert.ErrorIs(t, err, ratchet.ErrInvalidState)
+}
