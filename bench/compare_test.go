@@ -33,6 +33,7 @@ func BenchmarkCompare(b *testing.B) {
 	each(b, "Decrypt100", benchDecrypt)
 	each(b, "PingPong", benchPingPong)
 	each(b, "DecryptOutOfOrder", benchOutOfOrder)
+	spqrRows(b) // spqr_test.go
 	each(b, "RecordEncode", func(b *testing.B, im impl) {
 		alice, bob := conversation(b, im)
 		benchRecordEncode(b, im, alice.record(b, bob))

@@ -132,7 +132,8 @@ func (k PublicKey) VerifySignature(sig []byte, msg ...[]byte) bool {
 // PrivateKey is a Curve25519 private key, held as a clamped scalar together
 // with its public key. Its methods never reveal the scalar through fmt.
 type PrivateKey struct {
-	k   *ecdh.PrivateKey
+	k   *ecdh.PrivateKey // nil for a key from LoadPrivateKey
+	s   [32]byte         // the clamped scalar, when k is nil
 	pub PublicKey
 }
 
@@ -169,7 +170,12 @@ func ParsePrivateKey(b []byte) (*PrivateKey, error) {
 }
 
 // Bytes returns the 32-byte clamped scalar. It must be kept secret.
-func (p *PrivateKey) Bytes() []byte { return p.k.Bytes() }
+func (p *PrivateKey) Bytes() []byte {
+	if p.k == nil {
+		return append([]byte(nil), p.s[:]...)
+	}
+	return p.k.Bytes()
+}
 
 // PublicKey returns the public key of p.
 func (p *PrivateKey) PublicKey() PublicKey { return p.pub }
@@ -177,6 +183,9 @@ func (p *PrivateKey) PublicKey() PublicKey { return p.pub }
 // Agree returns the X25519 shared secret of p and the peer's public key. It
 // returns ErrInvalidKeyAgreement for a low-order peer key (all-zero result).
 func (p *PrivateKey) Agree(peer PublicKey) ([32]byte, error) {
+	if p.k == nil {
+		return p.agreeLoaded(peer)
+	}
 	var out [32]byte
 	pk, err := ecdh.X25519().NewPublicKey(peer.u[:])
 	if err != nil {
@@ -200,7 +209,7 @@ func (p *PrivateKey) Sign(msg ...[]byte) ([]byte, error) {
 		return nil, err
 	}
 	var s [32]byte
-	copy(s[:], p.k.Bytes())
+	copy(s[:], p.Bytes())
 	sig := xeddsa.Sign(&s, &z, msg...)
 	clear(s[:])
 	clear(z[:])

@@ -42,7 +42,8 @@ func BenchmarkEncrypt(b *testing.B) {
 			pt := make([]byte, sz.n)
 			out := make([]byte, 0, sz.n+200)
 			b.SetBytes(int64(sz.n))
-			b.ReportAllocs()
+			m := meter(b)
+			defer m.done()
 			for b.Loop() {
 				var err error
 				if out, _, err = alice.Encrypt(out[:0], pt); err != nil {
@@ -63,16 +64,17 @@ func BenchmarkDecrypt(b *testing.B) {
 			msgs := make([]ratchet.Message, batch)
 			out := make([]byte, 0, sz.n+16)
 			b.SetBytes(int64(sz.n))
-			b.ReportAllocs()
 			b.ResetTimer()
+			m := meter(b)
+			defer m.done()
 			for i := 0; i < b.N; i++ {
 				if i%batch == 0 {
-					b.StopTimer()
+					m.stop()
 					for j := range wires {
 						wires[j], _, _ = alice.Encrypt(wires[j][:0], pt)
 						msgs[j], _ = ratchet.ParseMessage(wires[j])
 					}
-					b.StartTimer()
+					m.resume()
 				}
 				var err error
 				if out, err = bob.Decrypt(out[:0], &msgs[i%batch]); err != nil {
@@ -86,21 +88,27 @@ func BenchmarkDecrypt(b *testing.B) {
 // BenchmarkPingPong measures one message when every message is a DH
 // ratchet step: encrypt on one side, parse and decrypt on the other.
 func BenchmarkPingPong(b *testing.B) {
-	alice, bob := established(b, false)
+	b.Run("classical", func(b *testing.B) { benchPingPong(b, false) })
+	b.Run("SPQR", func(b *testing.B) { benchPingPong(b, true) })
+}
+
+func benchPingPong(b *testing.B, withSPQR bool) {
+	alice, bob := established(b, withSPQR)
 	pt := make([]byte, 100)
 	var wire, out []byte
-	b.ReportAllocs()
+	m := meter(b)
+	defer m.done()
 	for b.Loop() {
 		var err error
 		wire, _, err = alice.Encrypt(wire[:0], pt)
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := ratchet.ParseMessage(wire)
+		msg, err := ratchet.ParseMessage(wire)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if out, err = bob.Decrypt(out[:0], &m); err != nil {
+		if out, err = bob.Decrypt(out[:0], &msg); err != nil {
 			b.Fatal(err)
 		}
 		alice, bob = bob, alice

@@ -39,27 +39,33 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 		return dst, 0, ErrChainExhausted
 	}
 	// The SPQR step: its key salts the message keys, its message rides in
-	// pq_ratchet, and its new state is committed with the chain.
+	// pq_ratchet. Nothing below can fail, so it is committed at once.
 	var (
-		pqState, pqMsg []byte
-		salt           *[32]byte
+		pqBuf  [64]byte
+		pqMsg  []byte
+		pqKey  [32]byte
+		salt   *[32]byte
+		pq     *spqr.State
+		hasKey bool
 	)
-	if len(s.pqState) != 0 {
-		send := s.pqSend
-		if send == nil {
-			send = spqr.Send
-		}
+	if pq = s.pq; pq != nil {
 		var err error
-		if pqState, salt, pqMsg, err = send(s.pqState); err != nil {
+		if s.pqSend != nil {
+			pq, pqMsg, pqKey, hasKey, err = s.pqSendBytes(pq)
+		} else {
+			pqMsg, pqKey, hasKey, err = pq.Send(pqBuf[:0])
+		}
+		if err != nil {
 			return dst, 0, fmt.Errorf("ratchet: SPQR: %w", err)
+		}
+		if hasKey {
+			salt = &pqKey
 		}
 	}
 	seed, next := kdf.ChainStep(&s.sender.chainKey)
 	mk := kdf.DeriveMessageKeys(&seed, salt)
 	clear(seed[:])
-	if salt != nil {
-		clear(salt[:])
-	}
+	clear(pqKey[:])
 
 	ctLen := (len(plaintext)/16 + 1) * 16
 	counter, prev := s.sender.index, s.prevCounter
@@ -127,10 +133,32 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 	}
 	s.sender.chainKey = next
 	s.sender.index++
-	if pqState != nil {
-		s.pqState = pqState
+	if pq != nil {
+		pq.Commit()
+		s.keepPQ(pq)
 	}
 	return dst, typ, nil
+}
+
+// pqSendBytes runs the test seam pqSend on pq's encoding.
+func (s *State) pqSendBytes(pq *spqr.State) (*spqr.State, []byte, [32]byte, bool, error) {
+	var key [32]byte
+	enc, _ := pq.MarshalBinary()
+	newState, k, msg, err := s.pqSend(enc)
+	if err != nil {
+		return nil, nil, key, false, err
+	}
+	next, err := spqr.ParseState(newState)
+	if err != nil {
+		return nil, nil, key, false, err
+	}
+	if next == nil {
+		return nil, nil, key, false, spqr.ErrStateDecode
+	}
+	if k != nil {
+		key = *k
+	}
+	return next, msg, key, k != nil, nil
 }
 
 // Decrypt checks and decrypts a parsed SignalMessage and appends the
@@ -202,14 +230,20 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 	}
 
 	// The SPQR step. A classical state (no SPQR) ignores pq_ratchet, as
-	// libsignal's V0 state does; the MAC still covers it.
+	// libsignal's V0 state does; the MAC still covers it. The step is
+	// rolled back unless the message decrypts.
 	var (
-		pqState []byte
-		salt    *[32]byte
+		pq        *spqr.State
+		pqKey     [32]byte
+		salt      *[32]byte
+		committed bool
 	)
-	if len(s.pqState) != 0 {
-		var err error
-		if pqState, salt, err = spqr.Recv(s.pqState, m.PQRatchet); err != nil {
+	if pq = s.pq; pq != nil {
+		var (
+			ok  bool
+			err error
+		)
+		if pqKey, ok, err = pq.Recv(m.PQRatchet); err != nil {
 			if errors.Is(err, spqr.ErrStateDecode) {
 				return dst, fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
 			}
@@ -218,9 +252,15 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 			}
 			return dst, ErrDecryption
 		}
-		if salt != nil {
-			defer clear(salt[:])
+		if ok {
+			salt = &pqKey
 		}
+		defer func() {
+			clear(pqKey[:])
+			if !committed {
+				pq.Rollback()
+			}
+		}()
 	}
 	var mk kdf.MessageKeys
 	switch {
@@ -263,8 +303,10 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 			}
 		}
 	}
-	if pqState != nil {
-		s.pqState = pqState
+	if pq != nil {
+		pq.Commit()
+		committed = true
+		s.keepPQ(pq)
 	}
 	s.pendingPreKey = nil
 	s.pendingKyber = nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/spqr"
 )
 
 // The binary form of a State is libsignal's SessionStructure (storage.proto,
@@ -45,7 +46,7 @@ func (s *State) MarshalBinary() ([]byte, error) {
 }
 
 func (s *State) size() int {
-	n := 160 + len(s.aliceBaseKey) + len(s.pqState)
+	n := 160 + len(s.aliceBaseKey) + s.pq.SizeHint()
 	if s.pendingKyber != nil {
 		n += len(s.pendingKyber.Ciphertext) + 8
 	}
@@ -117,7 +118,19 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 			return appendBytes(b, 2, p.Ciphertext)
 		})
 	}
-	dst = appendBytes(dst, 15, s.pqState)
+	if s.pq != nil {
+		// Encoded in place; the length's width is guessed from the size
+		// hint. An empty encoding leaves the field out, as proto3 does.
+		mark := len(dst)
+		w := protowire.SizeVarint(uint64(s.pq.SizeHint()))
+		dst = appendMessageSized(dst, 15, w, func(b []byte) []byte {
+			b, _ = s.pq.AppendBinary(b)
+			return b
+		})
+		if len(dst) == mark+2 {
+			dst = dst[:mark]
+		}
+	}
 	return dst, nil
 }
 
@@ -148,15 +161,24 @@ func appendChainKey(b []byte, index uint32, key *[32]byte) []byte {
 // body appends. The length is written as a one-byte varint first and
 // widened if the body turns out longer.
 func appendMessage(b []byte, num protowire.Number, body func([]byte) []byte) []byte {
+	return appendMessageSized(b, num, 1, body)
+}
+
+// appendMessageSized is appendMessage with w bytes reserved for the length
+// (its expected width, so that a long body is not moved afterwards).
+func appendMessageSized(b []byte, num protowire.Number, w int, body func([]byte) []byte) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	at := len(b)
-	b = append(b, 0)
+	var zeros [binary.MaxVarintLen64]byte
+	b = append(b, zeros[:w]...)
 	b = body(b)
-	n := len(b) - at - 1
-	if w := protowire.SizeVarint(uint64(n)); w > 1 {
-		var zeros [binary.MaxVarintLen64]byte
-		b = append(b, zeros[:w-1]...)
-		copy(b[at+w:], b[at+1:at+1+n])
+	n := len(b) - at - w
+	if nw := protowire.SizeVarint(uint64(n)); nw != w {
+		if nw > w {
+			b = append(b, zeros[:nw-w]...)
+		}
+		copy(b[at+nw:], b[at+w:at+w+n])
+		b = b[:at+nw+n]
 	}
 	protowire.AppendVarint(b[at:at], uint64(n))
 	return b
@@ -259,7 +281,13 @@ func ParseState(b []byte) (*State, error) {
 			if typ != protowire.BytesType || len(bs) > maxPQState {
 				return errWire(num)
 			}
-			s.pqState = append([]byte(nil), bs...)
+			// Decoded once here and kept decoded (the State does not keep
+			// b); an empty field is a classical session.
+			pq, err := spqr.ParseState(bs)
+			if err != nil {
+				return fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
+			}
+			s.pq = pq
 		}
 		return nil
 	})

@@ -42,7 +42,9 @@ type State struct {
 	remoteRegistrationID uint32
 	localRegistrationID  uint32
 	aliceBaseKey         []byte
-	pqState              []byte
+	// pq is the SPQR state (field 15), decoded with the State and encoded
+	// when the State is; nil for a classical session.
+	pq *spqr.State
 
 	// unlimitedJumps lifts MaxForwardJumps (note-to-self sessions).
 	unlimitedJumps bool
@@ -50,15 +52,15 @@ type State struct {
 	legacyVersionByte bool
 	// newKey draws ratchet key pairs; tests replace it.
 	newKey func() (*keys.PrivateKey, error)
-	// pqSend runs the SPQR send step; tests replace it to inject recorded
-	// randomness.
+	// pqSend, when set, replaces the SPQR send step on the state's
+	// encoding; tests set it to inject recorded randomness.
 	pqSend func(state []byte) (newState []byte, key *[32]byte, msg []byte, err error)
 }
 
 type senderChain struct {
 	pub keys.PublicKey
-	// priv is parsed from privRaw on first use: parsing a private key
-	// costs a scalar multiplication, and most decoded states only encrypt.
+	// priv is loaded from privRaw and pub on first use (a DH ratchet step),
+	// without recomputing the public key (keys.LoadPrivateKey).
 	priv     *keys.PrivateKey
 	privRaw  [32]byte
 	chainKey [32]byte
@@ -71,15 +73,16 @@ func newSenderChain(priv *keys.PrivateKey, chainKey [32]byte) senderChain {
 	return c
 }
 
-// private returns the chain's ratchet private key, parsing it on first use.
+// private returns the chain's ratchet private key, loading it on first use.
+// The public key stored beside it is trusted rather than recomputed (a
+// scalar base multiplication per loaded record); a record whose two halves
+// do not match gives agreements the peer does not share, so its messages
+// fail to decrypt.
 func (c *senderChain) private() (*keys.PrivateKey, error) {
 	if c.priv == nil {
-		p, err := keys.ParsePrivateKey(c.privRaw[:])
+		p, err := keys.LoadPrivateKey(c.privRaw[:], c.pub)
 		if err != nil {
 			return nil, err
-		}
-		if p.PublicKey() != c.pub {
-			return nil, ErrInvalidState
 		}
 		c.priv = p
 	}
@@ -196,12 +199,12 @@ func NewAlice(p *AliceParams) (*State, error) {
 		pk.Ciphertext = append([]byte(nil), pk.Ciphertext...)
 		s.pendingKyber = &pk
 	}
-	s.pqState = initSPQR(p.SPQRKey, spqr.A2B, p.NoteToSelf)
+	s.pq = initSPQR(p.SPQRKey, spqr.A2B, p.NoteToSelf)
 	return s, nil
 }
 
 // initSPQR returns the initial SPQR state, or nil for a classical session.
-func initSPQR(key *[32]byte, dir spqr.Direction, self bool) []byte {
+func initSPQR(key *[32]byte, dir spqr.Direction, self bool) *spqr.State {
 	if key == nil {
 		return nil
 	}
@@ -209,7 +212,7 @@ func initSPQR(key *[32]byte, dir spqr.Direction, self bool) []byte {
 	if self {
 		params.MaxJump = math.MaxUint32
 	}
-	return spqr.Init(*key, dir, params)
+	return spqr.New(*key, dir, params)
 }
 
 // BobParams are the inputs of the responder's state, after X3DH or PQXDH.
@@ -252,7 +255,7 @@ func NewBob(p *BobParams) (*State, error) {
 		aliceBaseKey:         p.TheirBaseKey.Bytes(),
 		localRegistrationID:  p.LocalRegistrationID,
 		remoteRegistrationID: p.RemoteRegistrationID,
-		pqState:              initSPQR(p.SPQRKey, spqr.B2A, p.NoteToSelf),
+		pq:                   initSPQR(p.SPQRKey, spqr.B2A, p.NoteToSelf),
 	}, nil
 }
 
@@ -279,7 +282,16 @@ func (s *State) AliceBaseKey() []byte { return s.aliceBaseKey }
 
 // HasPQRatchet reports whether the session runs the post-quantum ratchet
 // (SPQR) beside the Double Ratchet.
-func (s *State) HasPQRatchet() bool { return len(s.pqState) != 0 }
+func (s *State) HasPQRatchet() bool { return s.pq != nil }
+
+// keepPQ stores the SPQR state after a committed step; a state downgraded
+// to V0 makes the session classical.
+func (s *State) keepPQ(pq *spqr.State) {
+	s.pq = pq
+	if pq.IsV0() {
+		s.pq = nil
+	}
+}
 
 // HasSenderChain reports whether the state can encrypt.
 func (s *State) HasSenderChain() bool { return s.hasSender }
@@ -357,7 +369,7 @@ func (s *State) Clone() *State {
 		c.pendingKyber = &p
 	}
 	c.aliceBaseKey = append([]byte(nil), s.aliceBaseKey...)
-	c.pqState = append([]byte(nil), s.pqState...)
+	c.pq = s.pq.Clone()
 	return &c
 }
 

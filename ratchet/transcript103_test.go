@@ -10,11 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/spqrreplay"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/ratchet"
-	"github.com/ratchetlab/signal/spqr"
 	"github.com/ratchetlab/signal/testvectors"
 )
 
@@ -116,7 +116,7 @@ func TestLibsignal0103TranscriptAsBob(t *testing.T) {
 						dk, m = e.DK, e.M
 					}
 				}
-				return spqr.SendDeterministic(st, dk, m)
+				return spqrreplay.Send(st, dk, m)
 			})
 
 			var decrypted, reproduced, records int

@@ -89,11 +89,30 @@ func (p ChainParams) normalized() ChainParams {
 }
 
 // chainHalf is one direction of one epoch: a counter, the next chain key
-// (empty once cleared) and the key history of §8.
+// (absent once cleared) and the key history of §8.
+//
+// prev is never changed in place below its length: entries are appended, and
+// an operation that removes or reorders entries works on a copy. A
+// transaction's snapshot (undo.go) can therefore keep the old slice header.
 type chainHalf struct {
-	ctr  uint32
-	next []byte // 32 bytes, or empty when cleared
-	prev []byte // concatenated BE32(index) || key entries
+	ctr     uint32
+	hasNext bool
+	next    [32]byte
+	prev    []byte // concatenated BE32(index) || key entries
+}
+
+// clearNext drops the next chain key.
+func (h *chainHalf) clearNext() {
+	clear(h.next[:])
+	h.hasNext = false
+}
+
+// nextBytes is next as the encoding has it: 32 bytes, or empty.
+func (h *chainHalf) nextBytes() []byte {
+	if !h.hasNext {
+		return nil
+	}
+	return h.next[:]
 }
 
 // link is one epoch of the chain.
@@ -109,6 +128,9 @@ type chain struct {
 	links        []link // epochs currentEpoch-len(links)+1 .. currentEpoch
 	nextRoot     [32]byte
 	params       ChainParams
+	// discarded holds key histories replaced by copies during the current
+	// transaction, wiped when it commits.
+	discarded [][]byte
 }
 
 // Format prints no key material.
@@ -119,12 +141,14 @@ func (c chain) Format(f fmt.State, _ rune) {
 // newLink splits a 96-byte chain output into next_root and the two seeds.
 func (c *chain) newLink(g []byte) link {
 	copy(c.nextRoot[:], g[:32])
-	a2b := append([]byte(nil), g[32:64]...)
-	b2a := append([]byte(nil), g[64:96]...)
+	var a2b, b2a chainHalf
+	a2b.hasNext, b2a.hasNext = true, true
+	copy(a2b.next[:], g[32:64])
+	copy(b2a.next[:], g[64:96])
 	if c.dir == A2B {
-		return link{send: chainHalf{next: a2b}, recv: chainHalf{next: b2a}}
+		return link{send: a2b, recv: b2a}
 	}
-	return link{send: chainHalf{next: b2a}, recv: chainHalf{next: a2b}}
+	return link{send: b2a, recv: a2b}
 }
 
 // newChain runs Chain start on the auth key.
@@ -168,8 +192,8 @@ func (h *chainHalf) nextKey() (uint32, [32]byte) {
 	binary.BigEndian.PutUint32(info[:], h.ctr)
 	copy(info[4:], labelChainNext)
 	var o [64]byte
-	kdf.HKDF(o[:0], h.next, nil, info[:], 64)
-	copy(h.next, o[:32])
+	kdf.HKDF(o[:0], h.next[:], nil, info[:], 64)
+	copy(h.next[:], o[:32])
 	var key [32]byte
 	copy(key[:], o[32:])
 	clear(o[:])
@@ -182,7 +206,7 @@ func (c *chain) sendKey(e uint64) (uint32, [32]byte, error) {
 		return 0, [32]byte{}, ErrSendKeyEpochDecreased
 	}
 	l := c.link(e)
-	if l == nil || len(l.send.next) != 32 {
+	if l == nil || !l.send.hasNext {
 		return 0, [32]byte{}, ErrEpochOutOfRange
 	}
 	if e != c.sendEpoch {
@@ -192,8 +216,7 @@ func (c *chain) sendKey(e uint64) (uint32, [32]byte, error) {
 		}
 		for i := range c.links {
 			if c.firstEpoch()+uint64(i) < e {
-				clear(c.links[i].send.next)
-				c.links[i].send.next = nil
+				c.links[i].send.clearNext()
 			}
 		}
 		l = c.link(e)
@@ -218,7 +241,7 @@ func (c *chain) recvKey(e uint64, at uint32) ([32]byte, error) {
 		if uint64(at)+maxOOO < uint64(h.ctr) {
 			return key, ErrKeyTrimmed
 		}
-		if !h.take(at, &key) {
+		if !h.take(at, &key, c) {
 			return key, ErrKeyAlreadyRequested
 		}
 		return key, nil
@@ -226,12 +249,12 @@ func (c *chain) recvKey(e uint64, at uint32) ([32]byte, error) {
 	if uint64(at-h.ctr) > c.params.maxJump() {
 		return key, ErrKeyJump
 	}
-	if len(h.next) != 32 {
+	if !h.hasNext {
 		return key, ErrEpochOutOfRange
 	}
 	if uint64(at) > uint64(h.ctr)+maxOOO {
-		clear(h.prev)
-		h.prev = h.prev[:0]
+		c.discard(h.prev)
+		h.prev = nil
 	}
 	for h.ctr+1 < at {
 		idx, k := h.nextKey()
@@ -240,33 +263,44 @@ func (c *chain) recvKey(e uint64, at uint32) ([32]byte, error) {
 			h.prev = append(h.prev, k[:]...)
 		}
 	}
-	h.gc(maxOOO)
+	h.gc(maxOOO, c)
 	_, key = h.nextKey()
 	return key, nil
 }
 
+// discard keeps a replaced key history for wiping at commit.
+func (c *chain) discard(prev []byte) {
+	if len(prev) > 0 {
+		c.discarded = append(c.discarded, prev)
+	}
+}
+
 // take removes the stored key of index at, moving the last entry into the gap.
-func (h *chainHalf) take(at uint32, key *[32]byte) bool {
+func (h *chainHalf) take(at uint32, key *[32]byte, c *chain) bool {
 	for off := 0; off+histEntry <= len(h.prev); off += histEntry {
 		if binary.BigEndian.Uint32(h.prev[off:]) != at {
 			continue
 		}
 		copy(key[:], h.prev[off+4:off+histEntry])
+		c.discard(h.prev)
 		h.removeAt(off)
 		return true
 	}
 	return false
 }
 
+// removeAt removes the entry at off, moving the last entry into the gap. It
+// works on a copy of the history (see chainHalf).
 func (h *chainHalf) removeAt(off int) {
 	last := len(h.prev) - histEntry
-	copy(h.prev[off:off+histEntry], h.prev[last:])
-	clear(h.prev[last:])
-	h.prev = h.prev[:last]
+	p := make([]byte, last, len(h.prev))
+	copy(p, h.prev[:last])
+	copy(p[off:off+histEntry], h.prev[last:])
+	h.prev = p
 }
 
 // gc drops entries below ctr - maxOOO once the history reaches trim size.
-func (h *chainHalf) gc(maxOOO uint64) {
+func (h *chainHalf) gc(maxOOO uint64, c *chain) {
 	trim := maxOOO*11/10 + 1
 	if uint64(len(h.prev)) < trim*histEntry {
 		return
@@ -275,13 +309,22 @@ func (h *chainHalf) gc(maxOOO uint64) {
 	if uint64(h.ctr) > maxOOO {
 		low = uint64(h.ctr) - maxOOO
 	}
-	for off := 0; off+histEntry <= len(h.prev); {
-		if uint64(binary.BigEndian.Uint32(h.prev[off:])) < low {
-			h.removeAt(off)
+	// The same result as removing each old entry in turn by moving the
+	// last entry into its gap (libsignal's swap_remove), built in a copy.
+	c.discard(h.prev)
+	p := make([]byte, len(h.prev))
+	copy(p, h.prev)
+	for off := 0; off+histEntry <= len(p); {
+		if uint64(binary.BigEndian.Uint32(p[off:])) < low {
+			last := len(p) - histEntry
+			copy(p[off:off+histEntry], p[last:])
+			clear(p[last:])
+			p = p[:last]
 			continue
 		}
 		off += histEntry
 	}
+	h.prev = p
 }
 
 // Format prints the counter only, never key material.

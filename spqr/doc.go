@@ -9,25 +9,29 @@
 // [Signal Protocol and Post-Quantum Ratchets]; this package is written from
 // the project's notes (SPQR.md), section numbers below refer to them.
 //
-// The API works on opaque state bytes, like libsignal: [Init] creates the
-// state from the 32-byte PQXDH-derived key, [Send] and [Recv] are pure
-// functions from the state (and a message) to a new state, an optional
+// The state is a [State], decoded once ([ParseState], or [New] from the
+// 32-byte PQXDH-derived key) and kept decoded between messages:
+// [State.Send] and [State.Recv] advance it in place and give an optional
 // 32-byte message key and, for Send, the SPQR message for
-// SignalMessage.pq_ratchet. On error the returned state is nil and the
-// caller keeps its old one.
+// SignalMessage.pq_ratchet; [State.AppendBinary] encodes it when the session
+// record is written. A step can be undone with [State.Rollback] until
+// [State.Commit] (or the next step), which is what a receiver needs when the
+// message then fails to authenticate. [Init], [Send] and [Recv] are the same
+// operations on encoded states (parse, step, encode), as libsignal's API has
+// them.
 //
 // # Integration with the Double Ratchet
 //
-// libsignal (the "Triple Ratchet") calls [Send] exactly once per encrypted
-// message and [Recv] once per decrypted message, before checking its MAC;
+// libsignal (the "Triple Ratchet") runs Send exactly once per encrypted
+// message and Recv once per decrypted message, before checking its MAC;
 // the key, when present, is the salt of the HKDF that derives the message
 // keys from the chain-key seed. The new SPQR state is committed together
 // with the Double Ratchet state, only when decryption succeeds. A session
-// whose state is empty (created without SPQR) stays classical: Send gives no
-// message and no key, and Recv ignores SPQR data. A session created with
-// [Init] requires SPQR data on every message: Recv of an empty message fails
-// with [ErrMinimumVersion] (before the first message was received) or
-// [ErrVersionMismatch] (after).
+// whose state is empty (created without SPQR: a nil State) stays classical:
+// Send gives no message and no key, and Recv ignores SPQR data. A session
+// created with [New] requires SPQR data on every message: Recv of an empty
+// message fails with [ErrMinimumVersion] (before the first message was
+// received) or [ErrVersionMismatch] (after).
 //
 // # State compatibility
 //

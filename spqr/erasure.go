@@ -3,6 +3,7 @@ package spqr
 import (
 	"encoding/binary"
 	"slices"
+	"sync"
 )
 
 // The erasure code of SPQR.md §6: a message of L bytes (L even, a multiple of
@@ -21,6 +22,9 @@ const (
 // encoder produces the chunks 0, 1, 2, … of a message. It keeps either the
 // raw points (pts, k symbols per polynomial) or, once a parity chunk has been
 // requested, the coefficients of every polynomial, constant term first.
+//
+// The symbol slices are never changed in place (switching to the polynomial
+// form builds new ones), so a copy of the struct is a snapshot (undo.go).
 type encoder struct {
 	idx   uint32             // next chunk index
 	pts   [numPolys][]uint16 // raw symbols, or nil once polys is set
@@ -32,8 +36,9 @@ type encoder struct {
 func newEncoder(msg []byte) *encoder {
 	k := len(msg) / chunkSize
 	e := &encoder{}
+	syms := make([]uint16, numPolys*k)
 	for p := range numPolys {
-		e.pts[p] = make([]uint16, k)
+		e.pts[p] = syms[p*k : (p+1)*k : (p+1)*k]
 	}
 	for j := range len(msg) / 2 {
 		e.pts[j%numPolys][j/numPolys] = binary.BigEndian.Uint16(msg[2*j:])
@@ -52,16 +57,77 @@ func (e *encoder) chunk(i uint16) [chunkSize]byte {
 		return out
 	}
 	if e.polys[0] == nil {
-		basis := lagrangeBasis(len(e.pts[0]))
+		k := len(e.pts[0])
+		basis := lagrangeBasisCached(k)
+		coef := make([]uint16, numPolys*k)
 		for p := range numPolys {
-			e.polys[p] = combine(basis, e.pts[p])
+			c := coef[p*k : (p+1)*k : (p+1)*k]
+			combine(c, basis, e.pts[p])
+			e.polys[p] = c
 			e.pts[p] = nil
 		}
 	}
+	var ys [numPolys]uint16
+	evalPolys(&ys, &e.polys, i)
 	for p := range numPolys {
-		binary.BigEndian.PutUint16(out[2*p:], evalPoly(e.polys[p], i))
+		binary.BigEndian.PutUint16(out[2*p:], ys[p])
 	}
 	return out
+}
+
+// evalPolys sets ys[p] to polys[p](x) for the 16 polynomials, by Horner's
+// rule with the multiplication by the constant x done through small tables
+// built for x: no branches and no lookups in the 256 KiB log/exp tables.
+// Short polynomials (the 96- and 160-byte messages) use four 16-entry
+// tables, cheap to build; long ones (960 and 1152 bytes) two 256-entry
+// tables, half the lookups per product.
+func evalPolys(ys *[numPolys]uint16, polys *[numPolys][]uint16, x uint16) {
+	k := len(polys[0])
+	for p := range numPolys {
+		if len(polys[p]) != k { // never for an encoder: all have k symbols
+			for p := range numPolys {
+				ys[p] = evalPoly(polys[p], x)
+			}
+			return
+		}
+	}
+	// The 16 Horner chains run interleaved, so that their table lookups
+	// overlap instead of waiting for each other.
+	var r [numPolys]uint16
+	if k >= 8 {
+		var t gfMulTable8
+		t.init(x)
+		for d := k - 1; d >= 0; d-- {
+			for p := range numPolys {
+				r[p] = t.mul(r[p]) ^ polys[p][d]
+			}
+		}
+	} else {
+		var t gfMulTable
+		t.init(x)
+		for d := k - 1; d >= 0; d-- {
+			for p := range numPolys {
+				r[p] = t.mul(r[p]) ^ polys[p][d]
+			}
+		}
+	}
+	*ys = r
+}
+
+// lagrangeBasisCached returns lagrangeBasis(k), computed once per k (the
+// v1 messages have four fixed lengths). The result is shared: read only.
+func lagrangeBasisCached(k int) [][]uint16 {
+	if k >= len(basisCache) {
+		return lagrangeBasis(k)
+	}
+	c := &basisCache[k]
+	c.once.Do(func() { c.basis = lagrangeBasis(k) })
+	return c.basis
+}
+
+var basisCache [ekSize/chunkSize + 1]struct {
+	once  sync.Once
+	basis [][]uint16
 }
 
 // next returns the next chunk and its index; indices wrap modulo 2^16.
@@ -108,10 +174,10 @@ func lagrangeBasis(k int) [][]uint16 {
 	return basis
 }
 
-// combine returns sum_j ys[j] · basis[j], the coefficients of the
+// combine sets out (len(ys) coefficients) to sum_j ys[j] · basis[j], the
 // polynomial through (j, ys[j]).
-func combine(basis [][]uint16, ys []uint16) []uint16 {
-	out := make([]uint16, len(ys))
+func combine(out []uint16, basis [][]uint16, ys []uint16) {
+	clear(out)
 	for j, y := range ys {
 		if y == 0 {
 			continue
@@ -120,7 +186,6 @@ func combine(basis [][]uint16, ys []uint16) []uint16 {
 			out[d] ^= gfMul(c, y)
 		}
 	}
-	return out
 }
 
 // evalPoly evaluates the polynomial with coefficients c (constant first) at x.
@@ -137,6 +202,10 @@ type point struct{ x, y uint16 }
 
 // decoder collects chunks of a message of known length until every
 // polynomial has at least k points.
+//
+// The point slices are never changed in place below their length: add
+// appends, or rebuilds the slices when it must insert or overwrite, so a copy
+// of the struct is a snapshot (undo.go).
 type decoder struct {
 	ptsNeeded uint32            // L/2, the total number of symbols
 	pts       [numPolys][]point // sorted by x
@@ -148,16 +217,60 @@ func newDecoder(n int) *decoder {
 	return &decoder{ptsNeeded: uint32(n / 2)}
 }
 
+// reserve gives an empty decoder room for k points per polynomial in one
+// allocation (made on the first chunk, not for decoders that stay empty).
+func (d *decoder) reserve() {
+	for p := range numPolys {
+		if cap(d.pts[p]) != 0 {
+			return
+		}
+	}
+	k := d.k()
+	backing := make([]point, numPolys*k)
+	for p := range numPolys {
+		d.pts[p] = backing[p*k : p*k : (p+1)*k]
+	}
+}
+
+// rebuild moves the points to a new backing array, with room for one more
+// point per polynomial, so that add can change them in place.
+func (d *decoder) rebuild() {
+	var n int
+	for p := range numPolys {
+		n += len(d.pts[p]) + 1
+	}
+	backing := make([]point, n)
+	off := 0
+	for p := range numPolys {
+		l := len(d.pts[p])
+		copy(backing[off:], d.pts[p])
+		d.pts[p] = backing[off : off+l : off+l+1]
+		off += l + 1
+	}
+}
+
 // k returns the number of points each polynomial needs.
 func (d *decoder) k() int { return int(d.ptsNeeded) / numPolys }
 
 // add stores chunk i.
 func (d *decoder) add(i uint16, c *[chunkSize]byte) {
 	k := d.k()
+	d.reserve()
+	// A chunk that overwrites a point or lands between points changes the
+	// slices in place: rebuild them first (rare: repeated or reordered
+	// chunks). Appending at the end needs no copy.
+	for p := range numPolys {
+		pts := d.pts[p]
+		at, found := slices.BinarySearchFunc(pts, i, cmpPoint)
+		if found || (at < len(pts) && (int(i) < k || len(pts) < k)) {
+			d.rebuild()
+			break
+		}
+	}
 	for p := range numPolys {
 		y := binary.BigEndian.Uint16(c[2*p:])
 		pts := d.pts[p]
-		at, found := slices.BinarySearchFunc(pts, i, func(a point, x uint16) int { return int(a.x) - int(x) })
+		at, found := slices.BinarySearchFunc(pts, i, cmpPoint)
 		if found {
 			pts[at].y = y
 			continue
@@ -167,6 +280,8 @@ func (d *decoder) add(i uint16, c *[chunkSize]byte) {
 		}
 	}
 }
+
+func cmpPoint(a point, x uint16) int { return int(a.x) - int(x) }
 
 // complete reports whether every polynomial has enough points.
 func (d *decoder) complete() bool {
@@ -202,7 +317,7 @@ func (d *decoder) decode() []byte {
 		}
 		for x := range k {
 			var y uint16
-			at, found := slices.BinarySearchFunc(pts, uint16(x), func(a point, x uint16) int { return int(a.x) - int(x) })
+			at, found := slices.BinarySearchFunc(pts, uint16(x), cmpPoint)
 			if found {
 				y = pts[at].y
 			} else {

@@ -146,3 +146,31 @@ func BenchmarkErasure(b *testing.B) {
 		}
 	})
 }
+
+// TestEvalPolysMatchesEvalPoly checks the nibble-table evaluation of the
+// encoder against Horner's rule with the log/exp-table multiplication
+// (itself checked against shift-and-add in TestGF16), at every x.
+func TestEvalPolysMatchesEvalPoly(t *testing.T) {
+	for _, k := range []int{3, 5, 30, 36} { // both table kinds
+		var polys [numPolys][]uint16
+		for p := range polys {
+			polys[p] = make([]uint16, k)
+			for d := range polys[p] {
+				polys[p][d] = uint16(p*7919 + d*104729 + d*d*31)
+			}
+		}
+		polys[3] = make([]uint16, k) // the zero polynomial
+		if k == 30 {
+			polys[5] = polys[5][:7] // unequal lengths (not from an encoder)
+		}
+		var ys [numPolys]uint16
+		for x := range 1 << 16 {
+			evalPolys(&ys, &polys, uint16(x))
+			for p := range numPolys {
+				if want := evalPoly(polys[p], uint16(x)); ys[p] != want {
+					t.Fatalf("k=%d: poly %d at x=%d: got %#x, want %#x", k, p, x, ys[p], want)
+				}
+			}
+		}
+	}
+}

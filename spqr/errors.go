@@ -33,8 +33,8 @@ var (
 	// ErrMinimumVersion reports a message below the session's minimum SPQR
 	// version (for libsignal ≥ 0.92 sessions: any message without SPQR data).
 	ErrMinimumVersion = errors.New("spqr: message below minimum version")
-	// ErrRandomness reports a missing or invalid value given to
-	// [SendDeterministic].
+	// ErrRandomness reports missing or invalid randomness injected into a
+	// replayed send (a test-only entry point, internal/spqrreplay).
 	ErrRandomness = errors.New("spqr: missing or invalid injected randomness")
 	// ErrChainNotAvailable reports a state with neither a chain nor the
 	// data to build one.

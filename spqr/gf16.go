@@ -85,3 +85,64 @@ func gfInv(a uint16) uint16 {
 
 // gfDiv returns a / b = a · b^(2^16-2); division by zero gives 0.
 func gfDiv(a, b uint16) uint16 { return gfMul(a, gfInv(b)) }
+
+// gfMulTable multiplies by a fixed element c: t[j][n] = c · (n << 4j).
+type gfMulTable [4][16]uint16
+
+// init builds the table for c from c·x^i, i = 0..15.
+func (t *gfMulTable) init(c uint16) {
+	var pow [16]uint16 // c · x^i
+	v := uint32(c)
+	for i := range pow {
+		pow[i] = uint16(v)
+		v <<= 1
+		if v&0x10000 != 0 {
+			v ^= gfPoly
+		}
+	}
+	for j := range t {
+		t[j][0] = 0
+		for b := range 4 { // entries with top bit b: pow[4j+b] ^ the lower ones
+			for n := range 1 << b {
+				t[j][1<<b|n] = pow[4*j+b] ^ t[j][n]
+			}
+		}
+	}
+}
+
+// mul returns c · a.
+func (t *gfMulTable) mul(a uint16) uint16 {
+	return t[0][a&15] ^ t[1][a>>4&15] ^ t[2][a>>8&15] ^ t[3][a>>12]
+}
+
+// gfMulTable8 multiplies by a fixed element c with two byte-indexed tables:
+// t[0][n] = c · n, t[1][n] = c · (n << 8). Building it costs 510 XORs, so it
+// pays for the longer messages (many products by the same c).
+type gfMulTable8 [2][256]uint16
+
+// init builds the table for c.
+func (t *gfMulTable8) init(c uint16) {
+	var pow [16]uint16 // c · x^i
+	v := uint32(c)
+	for i := range pow {
+		pow[i] = uint16(v)
+		v <<= 1
+		if v&0x10000 != 0 {
+			v ^= gfPoly
+		}
+	}
+	for j := range t {
+		t[j][0] = 0
+		for b := range 8 {
+			p := pow[8*j+b]
+			lo := t[j][:1<<b]
+			hi := t[j][1<<b : 2<<b]
+			for n := range lo {
+				hi[n] = p ^ lo[n]
+			}
+		}
+	}
+}
+
+// mul returns c · a.
+func (t *gfMulTable8) mul(a uint16) uint16 { return t[0][a&0xff] ^ t[1][a>>8] }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 	"github.com/cloudflare/circl/pke/kyber/kyber768"
+
+	"github.com/ratchetlab/signal/internal/cpu"
 )
 
 // Incremental ML-KEM-768 (SPQR.md §3, libcrux mlkem768::incremental) on top
@@ -17,6 +19,11 @@ import (
 // bytes). ct1 depends only on rho, m and H(ek), so running K-PKE.Encrypt with
 // t = 0 yields it before pk2 is known; running it again with the real t
 // yields ct2. ct1 || ct2 is a standard ML-KEM-768 ciphertext.
+//
+// Every function here that runs circl's ML-KEM or Kyber code ends with
+// cpu.VZeroUpper: circl's AVX2 assembly returns with the upper YMM halves
+// dirty, which otherwise slows the SHA-NI HMAC/HKDF code that runs next (see
+// package internal/cpu).
 
 const (
 	hdrSize  = 64
@@ -36,6 +43,7 @@ const (
 // generate draws a 64-byte seed d || z and returns hdr, pk2 and the
 // 2400-byte FIPS 203 decapsulation key.
 func generate(rnd io.Reader) (hdr, ek, dk []byte, err error) {
+	defer cpu.VZeroUpper()
 	var seed [seedSize]byte
 	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
 		return nil, nil, nil, err
@@ -53,6 +61,7 @@ func generate(rnd io.Reader) (hdr, ek, dk []byte, err error) {
 // keyPairFromDK returns hdr, pk2 and a copy of a 2400-byte decapsulation
 // key given from outside (transcript replays), after checking it.
 func keyPairFromDK(dk []byte) (hdr, ek, dkCopy []byte, ok bool) {
+	defer cpu.VZeroUpper()
 	var sk mlkem768.PrivateKey
 	if len(dk) != dkSize || sk.Unpack(dk) != nil || !ekValid(dk[1152:2304]) {
 		return nil, nil, nil, false
@@ -65,6 +74,7 @@ func keyPairFromDK(dk []byte) (hdr, ek, dkCopy []byte, ok bool) {
 // ML-KEM.Encaps from m and H(ek) = hdr[32:64], and returns the ciphertext and
 // the shared secret K.
 func kpkeEncrypt(t []byte, hdr []byte, m []byte) (ct [kyber768.CiphertextSize]byte, ss [32]byte) {
+	defer cpu.VZeroUpper()
 	var in [mSize + 32]byte
 	copy(in[:], m)
 	copy(in[mSize:], hdr[32:64])
@@ -111,6 +121,7 @@ func encaps2(ek, hdr, es []byte) []byte {
 // ekMatchesHeader checks SHA3-256(pk2 || rho) == hdr[32:64] and the FIPS 203
 // modulus check on pk2.
 func ekMatchesHeader(ek, hdr []byte) bool {
+	defer cpu.VZeroUpper()
 	var pkBytes [kyber768.PublicKeySize]byte
 	copy(pkBytes[:ekSize], ek)
 	copy(pkBytes[ekSize:], hdr[:32])
@@ -124,6 +135,7 @@ func ekMatchesHeader(ek, hdr []byte) bool {
 
 // decaps runs ML-KEM.Decaps(dk, ct1 || ct2) with implicit rejection.
 func decaps(dk, ct1, ct2 []byte) ([32]byte, error) {
+	defer cpu.VZeroUpper()
 	var ss [32]byte
 	var sk mlkem768.PrivateKey
 	if err := sk.Unpack(dk); err != nil {

@@ -33,18 +33,18 @@ func newSCKA(authKey []byte, dir Direction) *scka {
 func (s *scka) become(kind stateKind) {
 	s.kind = kind
 	lay := &layouts[kind]
-	keep := map[ucField]bool{}
+	var keep [ucEs + 1]bool
 	for _, f := range lay.uc {
 		keep[f] = true
 	}
 	if kind == kindKeysSampled {
 		keep[ucHdr] = true // hdr lives in the HDR encoder
 	}
+	// Dropped fields are not wiped here: the transaction's snapshot may
+	// still hold them. Commit wipes what the new state no longer holds.
 	for f := ucHdr; f <= ucEs; f++ {
 		if !keep[f] {
-			p := s.field(f)
-			clear(*p)
-			*p = nil
+			*s.field(f) = nil
 		}
 	}
 	if lay.encTag == 0 {

@@ -41,7 +41,7 @@ func converse(t *testing.T, a, b *party, cc *rand.ChaCha8, n int, loss float64, 
 			from, to = b, a
 		}
 		if len(to.queue) == 0 || r.IntN(2) == 0 {
-			st, key, msg, err := SendWithRandom(from.state, cc)
+			st, key, msg, err := sendWithRandom(from.state, cc)
 			require.NoError(t, err, "%s send at step %d", from.name, step)
 			require.NotNil(t, key)
 			from.state = st
@@ -79,7 +79,7 @@ func TestConversationLockstep(t *testing.T) {
 	for i := range 300 {
 		for _, pair := range [][2]*party{{a, b}, {b, a}} {
 			from, to := pair[0], pair[1]
-			st, key, msg, err := SendWithRandom(from.state, r)
+			st, key, msg, err := sendWithRandom(from.state, r)
 			require.NoError(t, err)
 			from.state = st
 			st, got, err := Recv(to.state, msg)
@@ -227,7 +227,7 @@ func FuzzRecv(f *testing.F) {
 	b := &party{name: "B", state: Init(testAuthKey, B2A, small)}
 	r := chacha(5)
 	for range 60 {
-		st, _, msg, err := SendWithRandom(a.state, r)
+		st, _, msg, err := sendWithRandom(a.state, r)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func FuzzState(f *testing.F) {
 		again, err := parseState(out)
 		require.NoError(t, err)
 		assert.Equal(t, out, again.marshal())
-		if st, key, _, err := SendWithRandom(in, chacha(1)); err != nil {
+		if st, key, _, err := sendWithRandom(in, chacha(1)); err != nil {
 			assert.Nil(t, st)
 			assert.Nil(t, key)
 		}
@@ -298,7 +298,7 @@ func lockstepTamper(t *testing.T, n int, tamper func(from string, m *message)) e
 	for range n {
 		for _, pair := range [][2]*party{{a, b}, {b, a}} {
 			from, to := pair[0], pair[1]
-			st, _, msg, err := SendWithRandom(from.state, r)
+			st, _, msg, err := sendWithRandom(from.state, r)
 			require.NoError(t, err)
 			from.state = st
 			m, err := parseMessage(msg)
@@ -395,7 +395,7 @@ func FuzzInteraction(f *testing.F) {
 				from, to = b, a
 			}
 			if op&0x0e == 0 {
-				st, key, msg, err := SendWithRandom(from.state, rnd)
+				st, key, msg, err := sendWithRandom(from.state, rnd)
 				require.NoError(t, err)
 				from.state = st
 				queues[to] = append(queues[to], &sent{inflight: inflight{msg, key}})

@@ -39,11 +39,23 @@ type negotiation struct {
 	params     ChainParams
 }
 
-// state is a decoded PqRatchetState.
-type state struct {
+// State is a decoded SPQR state: the protobuf message
+// signal.proto.pq_ratchet.PqRatchetState that libsignal stores in
+// SessionStructure field 15. A nil *State is the V0 (classical) state, whose
+// encoding is empty. Parse it once with [ParseState] (or create it with
+// [New]), run [State.Send] and [State.Recv] on it, and encode it with
+// [State.AppendBinary] when the record is written.
+//
+// A State is not safe for concurrent use.
+type State struct {
 	neg   *negotiation
 	chain *chain
 	scka  *scka // nil when the oneof is absent
+	// v0 is set when Recv downgraded the state to V0.
+	v0 bool
+	// tx is the snapshot of the last Send or Recv, until Commit or
+	// Rollback.
+	tx undo
 }
 
 // scka is the V1State: the current state kind with the fields it holds.
@@ -151,7 +163,7 @@ func appendParams(b []byte, p ChainParams) []byte {
 
 func appendHalf(b []byte, h *chainHalf) []byte {
 	b = appendVarintField(b, 1, uint64(h.ctr))
-	b = appendBytesField(b, 2, h.next)
+	b = appendBytesField(b, 2, h.nextBytes())
 	return appendBytesField(b, 3, h.prev)
 }
 
@@ -227,11 +239,54 @@ func appendSCKA(b []byte, s *scka) []byte {
 }
 
 // marshal encodes the state; a nil state is V0 and encodes as empty.
-func (st *state) marshal() []byte {
-	if st == nil {
+func (st *State) marshal() []byte {
+	if st == nil || st.v0 {
 		return []byte{}
 	}
-	b := make([]byte, 0, 8192)
+	return st.appendTo(make([]byte, 0, st.SizeHint()))
+}
+
+// SizeHint returns an upper bound of the length of the state's encoding,
+// for sizing the buffer given to AppendBinary.
+func (st *State) SizeHint() int {
+	if st == nil || st.v0 {
+		return 0
+	}
+	n := 128
+	if c := st.chain; c != nil {
+		n += 64
+		for i := range c.links {
+			n += 96 + len(c.links[i].send.prev) + len(c.links[i].recv.prev)
+		}
+	}
+	if s := st.scka; s != nil {
+		n += 128 + len(s.hdr) + len(s.ek) + len(s.dk) + len(s.ct1) + len(s.es)
+		if s.enc != nil {
+			n += 32 + 4*numPolys*max(len(s.enc.pts[0]), len(s.enc.polys[0]))
+		}
+		if s.dec != nil {
+			for p := range numPolys {
+				n += 4 + 4*len(s.dec.pts[p])
+			}
+		}
+	}
+	return n
+}
+
+// AppendBinary appends the state's PqRatchetState encoding to dst, as
+// libsignal writes it (the V0 state appends nothing). It never fails; the
+// error is for encoding.BinaryAppender.
+func (st *State) AppendBinary(dst []byte) ([]byte, error) {
+	if st == nil || st.v0 {
+		return dst, nil
+	}
+	return st.appendTo(dst), nil
+}
+
+// MarshalBinary returns the state's encoding (empty for V0).
+func (st *State) MarshalBinary() ([]byte, error) { return st.marshal(), nil }
+
+func (st *State) appendTo(b []byte) []byte {
 	if n := st.neg; n != nil {
 		b = appendMessageField(b, 1, func(b []byte) []byte {
 			b = appendBytesField(b, 1, n.authKey)
@@ -362,7 +417,8 @@ func parseHalf(b []byte) (chainHalf, error) {
 			if want(typ, protowire.BytesType) != nil || (len(v) != 0 && len(v) != 32) {
 				return ErrStateDecode
 			}
-			h.next = append([]byte(nil), v...)
+			h.hasNext = len(v) == 32
+			copy(h.next[:], v)
 		case 3:
 			if want(typ, protowire.BytesType) != nil || len(v)%histEntry != 0 {
 				return ErrStateDecode
@@ -371,9 +427,6 @@ func parseHalf(b []byte) (chainHalf, error) {
 		}
 		return nil
 	})
-	if len(h.next) == 0 {
-		h.next = nil
-	}
 	return h, err
 }
 
@@ -473,6 +526,7 @@ func parseEncoder(b []byte, msgLen int) (*encoder, error) {
 	k := msgLen / chunkSize
 	e := &encoder{}
 	var npts, npolys int
+	arena := make([]uint16, 0, numPolys*k) // one allocation for all symbols
 	err := fields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch num {
 		case 1:
@@ -484,9 +538,11 @@ func parseEncoder(b []byte, msgLen int) (*encoder, error) {
 			if want(typ, protowire.BytesType) != nil || len(v) != 2*k {
 				return ErrStateDecode
 			}
-			syms := make([]uint16, k)
+			at := len(arena)
+			arena = append(arena, make([]uint16, k)...) // no allocation: within the capacity
+			syms := arena[at:len(arena):len(arena)]
 			for i := range syms {
-				syms[i] = binary.BigEndian.Uint16(v[2*i:])
+				syms[i] = binary.BigEndian.Uint16(v[2*i : 2*i+2])
 			}
 			if num == 2 {
 				if npts == numPolys {
@@ -511,7 +567,10 @@ func parseEncoder(b []byte, msgLen int) (*encoder, error) {
 }
 
 func parseDecoder(b []byte, msgLen int) (*decoder, error) {
-	d := newDecoder(msgLen)
+	d := &decoder{ptsNeeded: uint32(msgLen / 2)}
+	// One allocation for all points, with room for one more point per
+	// polynomial after its own (the next chunk usually appends).
+	arena := make([]point, 0, len(b)/4+numPolys)
 	var n int
 	err := fields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch num {
@@ -527,20 +586,27 @@ func parseDecoder(b []byte, msgLen int) (*decoder, error) {
 			if want(typ, protowire.BytesType) != nil || len(v)%4 != 0 || n == numPolys {
 				return ErrStateDecode
 			}
-			pts := make([]point, len(v)/4)
+			at, l := len(arena), len(v)/4
+			arena = append(arena, make([]point, l)...) // within the capacity
+			pts := arena[at : at+l]
 			for i := range pts {
-				pts[i] = point{binary.BigEndian.Uint16(v[4*i:]), binary.BigEndian.Uint16(v[4*i+2:])}
+				w := v[4*i : 4*i+4]
+				pts[i] = point{binary.BigEndian.Uint16(w[0:2]), binary.BigEndian.Uint16(w[2:4])}
 				if i > 0 && pts[i].x <= pts[i-1].x {
 					return ErrStateDecode
 				}
 			}
-			d.pts[n] = pts
+			arena = arena[:len(arena)+1] // the spare point of d.pts[n]
+			d.pts[n] = arena[at : at+l : at+l+1]
 			n++
 		}
 		return nil
 	})
 	if err == nil && n != 0 && n != numPolys {
 		err = ErrStateDecode
+	}
+	if err == nil && n == 0 {
+		return newDecoder(msgLen), nil
 	}
 	return d, err
 }
@@ -605,6 +671,13 @@ func parseKind(s *scka, b []byte) error {
 
 func parseUC(s *scka, lay *kindLayout, b []byte) error {
 	var haveAuth bool
+	// One allocation for the kind's byte fields; each is clipped so that
+	// nothing appends into its neighbour.
+	var total int
+	for _, f := range lay.uc {
+		total += ucSizes[f]
+	}
+	arena := make([]byte, 0, total)
 	err := fields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch {
 		case num == 1:
@@ -624,7 +697,9 @@ func parseUC(s *scka, lay *kindLayout, b []byte) error {
 			if want(typ, protowire.BytesType) != nil || len(v) != ucSizes[f] {
 				return ErrStateDecode
 			}
-			*s.field(f) = append([]byte(nil), v...)
+			at := len(arena)
+			arena = append(arena, v...)
+			*s.field(f) = arena[at:len(arena):len(arena)]
 		}
 		return nil
 	})
@@ -642,12 +717,16 @@ func parseUC(s *scka, lay *kindLayout, b []byte) error {
 	return nil
 }
 
+// ParseState decodes a PqRatchetState. Empty input is the V0 state, returned
+// as nil. Malformed input gives [ErrStateDecode]. The State does not keep b.
+func ParseState(b []byte) (*State, error) { return parseState(b) }
+
 // parseState decodes state bytes; empty input is the V0 state (nil).
-func parseState(b []byte) (*state, error) {
+func parseState(b []byte) (*State, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	st := &state{}
+	st := &State{}
 	err := fields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 		if num < 1 || num > 3 {
 			return nil
@@ -673,8 +752,12 @@ func parseState(b []byte) (*state, error) {
 }
 
 // Format prints the public shape of the state, never key material.
-func (st state) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "spqr.state{negotiating: %t, chain: %t", st.neg != nil, st.chain != nil)
+func (st State) Format(f fmt.State, _ rune) {
+	if st.v0 {
+		fmt.Fprint(f, "spqr.State{V0}")
+		return
+	}
+	fmt.Fprintf(f, "spqr.State{negotiating: %t, chain: %t", st.neg != nil, st.chain != nil)
 	if st.scka != nil {
 		fmt.Fprintf(f, ", kind: %d, epoch: %d", st.scka.kind, st.scka.epoch)
 	}

@@ -113,7 +113,7 @@ func TestFormatHidesSecrets(t *testing.T) {
 	} {
 		assert.NotContains(t, s, "41") // 0x29 as decimal
 		assert.NotContains(t, s, "29 29")
-		for _, secret := range [][]byte{st.scka.auth.root[:], st.scka.auth.mac[:], st.scka.es[esSize-mSize:], st.chain.nextRoot[:], st.chain.links[1].send.next, st.chain.links[1].recv.next} {
+		for _, secret := range [][]byte{st.scka.auth.root[:], st.scka.auth.mac[:], st.scka.es[esSize-mSize:], st.chain.nextRoot[:], st.chain.links[1].send.next[:], st.chain.links[1].recv.next[:]} {
 			assert.NotContains(t, s, fmt.Sprintf("%x", secret[:4]))
 			assert.NotContains(t, s, fmt.Sprint(secret[:4])[1:8])
 		}

@@ -102,7 +102,7 @@ func TestTranscriptReplay(t *testing.T) {
 					to = "bob"
 				}
 				d := draws[from][m.Seq]
-				newState, key, msg, err := SendDeterministic(states[from], d.DK, d.M)
+				newState, key, msg, err := sendDeterministic(states[from], d.DK, d.M)
 				require.NoError(t, err, "seq %d: %s sends", m.Seq, from)
 				require.Equal(t, m.PQRatchet(), msg, "seq %d: SPQR message of %s", m.Seq, from)
 				require.NotNil(t, key)
@@ -191,7 +191,7 @@ func replayAlice(t *testing.T, s *testvectors.SPQRTranscriptSession) (authKey [3
 		d := draws[m.Seq]
 		var key *[32]byte
 		var msg []byte
-		alice, key, msg, err = SendDeterministic(alice, d.DK, d.M)
+		alice, key, msg, err = sendDeterministic(alice, d.DK, d.M)
 		require.NoError(t, err)
 		out = append(out, sent{seq: m.Seq, from: "alice", msg: msg, key: key})
 	}
@@ -206,7 +206,7 @@ func playBob(authKey [32]byte, bobDraws map[int]testvectors.SPQRRandomness, sche
 	for _, e := range schedule {
 		if e.from == "bob" {
 			d := bobDraws[e.seq]
-			st, _, msg, err := SendDeterministic(bob, d.DK, d.M)
+			st, _, msg, err := sendDeterministic(bob, d.DK, d.M)
 			if err != nil {
 				return fmt.Errorf("seq %d: send: %w", e.seq, err)
 			}
@@ -317,7 +317,7 @@ func TestTranscriptDeliveryOrders(t *testing.T) {
 					var err error
 					if e.from == "bob" {
 						d := bobDraws[e.seq]
-						bob, _, _, err = SendDeterministic(bob, d.DK, d.M)
+						bob, _, _, err = sendDeterministic(bob, d.DK, d.M)
 					} else {
 						bob, _, err = Recv(bob, e.msg)
 					}
@@ -402,7 +402,7 @@ func TestTranscriptStateSummaries(t *testing.T) {
 				to = "bob"
 			}
 			d := draws[from][m.Seq]
-			st, _, msg, err := SendDeterministic(states[from], d.DK, d.M)
+			st, _, msg, err := sendDeterministic(states[from], d.DK, d.M)
 			require.NoError(t, err)
 			states[from] = st
 			st, _, err = Recv(states[to], msg)
