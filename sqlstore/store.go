@@ -251,7 +251,7 @@ func (s *Store) atomicOnce(ctx context.Context, addr session.Address, fn func(ct
 			return err
 		}
 	}
-	v := &view{s: s, q: tx}
+	v := &view{s: s, q: tx, ids: make(map[session.Address]cachedIdentity)}
 	st := &txState{s: s, tx: tx, stores: v.stores()}
 	if err := fn(context.WithValue(ctx, txKey{}, st), st.stores); err != nil {
 		return err

@@ -22,6 +22,14 @@ type querier interface {
 type view struct {
 	s *Store
 	q querier
+	// ids caches peer identities read or written in this transaction
+	// (only in a transaction: outside one, another writer may change them).
+	ids map[session.Address]cachedIdentity
+}
+
+type cachedIdentity struct {
+	key keys.PublicKey
+	ok  bool
 }
 
 func (v *view) stores() session.Stores {
@@ -111,15 +119,23 @@ func (v *view) LocalRegistrationID(ctx context.Context) (uint32, error) {
 
 // Identity implements session.IdentityStore.
 func (v *view) Identity(ctx context.Context, addr session.Address) (keys.PublicKey, bool, error) {
+	if c, hit := v.ids[addr]; hit {
+		return c.key, c.ok, nil
+	}
 	b, ok, err := v.get(ctx, "Identity", "SELECT public_key FROM identities WHERE name = ? AND device_id = ?",
 		addr.Name, int64(addr.DeviceID))
-	if err != nil || !ok {
+	if err != nil {
 		return keys.PublicKey{}, false, err
+	}
+	if !ok {
+		v.cacheIdentity(addr, keys.PublicKey{}, false)
+		return keys.PublicKey{}, false, nil
 	}
 	k, err := keys.ParsePublicKey(b)
 	if err != nil {
 		return keys.PublicKey{}, false, fmt.Errorf("sqlstore: stored identity of %s: %w", addr, err)
 	}
+	v.cacheIdentity(addr, k, true)
 	return k, true, nil
 }
 
@@ -138,7 +154,14 @@ ON CONFLICT (name, device_id) DO UPDATE SET public_key = excluded.public_key`,
 	if err != nil {
 		return false, err
 	}
+	v.cacheIdentity(addr, key, true)
 	return ok, nil
+}
+
+func (v *view) cacheIdentity(addr session.Address, key keys.PublicKey, ok bool) {
+	if v.ids != nil {
+		v.ids[addr] = cachedIdentity{key, ok}
+	}
 }
 
 // IsTrustedIdentity implements session.IdentityStore: under
