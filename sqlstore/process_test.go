@@ -288,3 +288,48 @@ func TestCrashRecovery(t *testing.T) {
 		c.finish(t, s, append(stream, delivery{Seq: 0}), dropped, 0)
 	})
 }
+
+// TestConcurrentProcesses has four processes receive one peer's messages
+// at the same time over one database, as several servers of one account
+// would: each message goes to one random process, one in ten to a second
+// one as well (a redelivery), and each process receives its share in
+// stream order. The first messages are PreKey messages, so the processes
+// also race to set up the session. Every message must be saved exactly
+// once, no process may fail to decrypt, and the conversation continues.
+func TestConcurrentProcesses(t *testing.T) {
+	forEachDB(t, func(t *testing.T, tg target) {
+		const n, procs = 800, 4
+		seed := uint64(time.Now().UnixNano())
+		t.Logf("seed %d", seed)
+		r := rand.New(rand.NewPCG(seed, 1))
+		s := tg.open(t)
+		c := converse(t, s, newBobKeys(t, 1), n, 0)
+		stream, dropped := lossyReordered(r, c.msgs)
+		shares := make([][]delivery, procs)
+		for _, d := range stream {
+			p := r.IntN(procs)
+			shares[p] = append(shares[p], d)
+			if r.IntN(10) == 0 {
+				q := (p + 1 + r.IntN(procs-1)) % procs
+				shares[q] = append(shares[q], d)
+			}
+		}
+		dir := t.TempDir()
+		var cmds []*exec.Cmd
+		for i, share := range shares {
+			streamFile := filepath.Join(dir, fmt.Sprintf("stream%d.json", i))
+			writeStream(t, streamFile, share)
+			cmd := child(t, tg, streamFile, filepath.Join(dir, fmt.Sprintf("ack%d", i)))
+			cmds = append(cmds, cmd)
+		}
+		start := time.Now()
+		for _, cmd := range cmds {
+			require.NoError(t, cmd.Start())
+		}
+		for i, cmd := range cmds {
+			require.NoError(t, cmd.Wait(), "process %d", i)
+		}
+		t.Logf("%s: %d messages to %d processes, %v", tg.name, len(stream), procs, time.Since(start))
+		c.finish(t, s, stream, dropped, 0)
+	})
+}
