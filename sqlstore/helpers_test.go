@@ -54,27 +54,40 @@ func postgresTarget(t testing.TB) target {
 	if dsn == "" {
 		t.Skip(skipPostgres)
 	}
+	schema, scoped := newSchema(t, dsn)
+	t.Cleanup(func() { dropSchema(dsn, schema) })
+	return target{name: "postgres", driver: sqlstore.Postgres, dsn: scoped}
+}
+
+// newSchema creates an empty schema in the database of dsn and returns
+// its name and a DSN whose search_path selects it.
+func newSchema(t testing.TB, dsn string) (schema, scoped string) {
+	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
+	schema = "t_" + hex.EncodeToString(b[:])
 	admin, err := sql.Open(sqlstore.Postgres, dsn)
 	require.NoError(t, err)
+	defer admin.Close()
 	_, err = admin.Exec("CREATE SCHEMA " + schema)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
 	if strings.Contains(dsn, "://") {
 		sep := "?"
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
-		dsn += sep + "search_path=" + schema
-	} else {
-		dsn += " search_path=" + schema
+		return schema, dsn + sep + "search_path=" + schema
 	}
-	return target{name: "postgres", driver: sqlstore.Postgres, dsn: dsn}
+	return schema, dsn + " search_path=" + schema
+}
+
+func dropSchema(dsn, schema string) {
+	admin, err := sql.Open(sqlstore.Postgres, dsn)
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 }
 
 // forEachDB runs f against SQLite and against PostgreSQL.

@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	runAtExit()
+	os.Exit(code)
 }
 
 // delivery is one message as the transport hands it to a receiver.
