@@ -181,8 +181,8 @@ func malformedCases(t testing.TB) map[string][]byte {
 		"empty content":                     withLocal.bytes(fieldRemote, logical(nil)),
 		"31-byte content":                   withLocal.bytes(fieldRemote, logical(aliceHalf[:31])),
 		"31-byte local content":             v2.bytes(fieldLocal, logical(bobHalf[:31])).bytes(fieldRemote, logical(aliceHalf)),
-		"local tagged varint, bytes body":   v2.raw(fieldLocal<<3|0, 0x22).raw(logical(bobHalf)...).bytes(fieldRemote, logical(aliceHalf)),
-		"content tagged varint, bytes body": v2.bytes(fieldLocal, msg(nil).raw(fieldContent<<3|0, 0x20).raw(bobHalf...)).bytes(fieldRemote, logical(aliceHalf)),
+		"local tagged varint, bytes body":   v2.raw(fieldLocal<<3 /* wire type 0: varint */, 0x22).raw(logical(bobHalf)...).bytes(fieldRemote, logical(aliceHalf)),
+		"content tagged varint, bytes body": v2.bytes(fieldLocal, msg(nil).raw(fieldContent<<3 /* wire type 0: varint */, 0x20).raw(bobHalf...)).bytes(fieldRemote, logical(aliceHalf)),
 		"33-byte content":                   withLocal.bytes(fieldRemote, logical(append(bytes.Clone(aliceHalf), 0))),
 	}
 }

@@ -36,6 +36,7 @@ type MemoryStore struct {
 	kyber      map[uint32][]byte
 	kyberUsed  map[kyberUse]struct{}
 	sessions   map[Address][]byte
+	senderKeys senderKeyRecords
 }
 
 type kyberUse struct {
@@ -59,7 +60,7 @@ func NewMemoryStore(identity *keys.PrivateKey, registrationID uint32, trust Trus
 
 // Stores returns a Stores with s in every role.
 func (s *MemoryStore) Stores() Stores {
-	return Stores{Identity: s, PreKeys: s, SignedPreKeys: s, KyberPreKeys: s, Sessions: s}
+	return Stores{Identity: s, PreKeys: s, SignedPreKeys: s, KyberPreKeys: s, Sessions: s, SenderKeys: s}
 }
 
 // IdentityKeyPair implements IdentityStore.

@@ -78,6 +78,7 @@ type Stores struct {
 	SignedPreKeys SignedPreKeyStore
 	KyberPreKeys  KyberPreKeyStore
 	Sessions      SessionStore
+	SenderKeys    SenderKeyStore // optional: group messaging (see GroupCipher)
 
 	// Atomic, when set, lets the Manager commit every write of one
 	// operation together (see Atomic). Without it the Manager orders its

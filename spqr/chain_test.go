@@ -10,13 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	require.NoError(t, err)
-	return b
-}
-
 // authKey29 is the auth key of the spqr fixtures and the §12 vectors.
 var authKey29 = bytes.Repeat([]byte{0x29}, 32)
 

@@ -62,6 +62,9 @@ func init() {
 		"identity":            (*peer).identityOf,
 		"fingerprint":         (*peer).fingerprint,
 		"fingerprint_compare": (*peer).fingerprintCompare,
+		"sender_key_create":   (*peer).senderKeyCreate, "sender_key_process": (*peer).senderKeyProcess,
+		"group_encrypt": (*peer).groupEncrypt, "group_decrypt": (*peer).groupDecrypt,
+		"sender_key_export": (*peer).senderKeyExport, "sender_key_import": (*peer).senderKeyImport,
 	}
 }
 
@@ -117,6 +120,8 @@ func errorName(err error) string {
 	switch {
 	case isBadRequest(err):
 		return "bad_request"
+	case senderKeyErrorName(err) != "":
+		return senderKeyErrorName(err)
 	case errors.Is(err, session.ErrUntrustedIdentity):
 		return "untrusted_identity"
 	case errors.Is(err, ratchet.ErrDuplicateMessage):
@@ -162,7 +167,7 @@ func (p *peer) info(params) (map[string]any, error) {
 		"implementation": implementation,
 		"version":        version,
 		"commands":       commands,
-		"features":       []string{"pqxdh", "x3dh", "spqr", "libsignal_records"},
+		"features":       []string{"pqxdh", "x3dh", "spqr", "libsignal_records", "sender_keys", "sender_keys_whatsapp"},
 	}, nil
 }
 

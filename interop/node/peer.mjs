@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { installSenderKeys, senderKeyError } from './senderkeys.mjs';
 
 const PKG = '@signalapp/libsignal-client';
 const entry = resolve(process.argv[1] || '.');
@@ -80,6 +81,7 @@ const bad = (msg) => new PeerError('bad_request', msg);
 function mapError(e) {
   if (e instanceof PeerError) return [e.errName, e.message];
   const msg = String((e && e.message) || e);
+  if (senderKeyError(msg)) return [senderKeyError(msg), msg];
   if (e && typeof e.code === 'number' && e instanceof SC.LibSignalErrorBase) {
     switch (e.code) {
       case SC.ErrorCode.DuplicatedMessage: return ['duplicate_message', msg];
@@ -589,6 +591,7 @@ const HANDLERS = {
   fingerprint: cmdFingerprint,
   fingerprint_compare: cmdFingerprintCompare,
 };
+installSenderKeys({ SC, HANDLERS, COMMANDS, FEATURES, requireParty, PeerError, bad, bytesParam, strParam, boolParam, intParam, hex, utf8OrNull });
 
 // ---------------------------------------------------------------------------
 // Main loop
