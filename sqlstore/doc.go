@@ -1,7 +1,7 @@
 // Package sqlstore keeps every store of package session (identity,
-// pre-keys, signed pre-keys, Kyber pre-keys, sessions) in a SQL database
-// through database/sql, and runs the writes of one operation as one
-// database transaction (session.Atomic).
+// pre-keys, signed pre-keys, Kyber pre-keys, sessions, sender keys) in a
+// SQL database through database/sql, and runs the writes of one operation
+// as one database transaction (session.Atomic).
 //
 // Two dialects are supported. SQLite (modernc.org/sqlite, pure Go, no cgo)
 // is the embedded default: the database is opened in WAL mode with a busy
@@ -17,7 +17,8 @@
 // Session records are stored in libsignal's encoding (session.Record's
 // MarshalBinary, the RecordStructure protobuf), pre-key records in
 // libsignal's PreKeyRecordStructure, SignedPreKeyRecordStructure and
-// KyberPreKeyRecordStructure encodings.
+// KyberPreKeyRecordStructure encodings, sender key records in libsignal's
+// SenderKeyRecordStructure.
 //
 // The schema is created and upgraded by Open from migrations embedded in
 // the binary; the table schema_version records which were applied.

@@ -35,7 +35,7 @@ type cachedIdentity struct {
 func (v *view) stores() session.Stores {
 	return session.Stores{
 		Identity: v, PreKeys: v, SignedPreKeys: v, KyberPreKeys: v, Sessions: v,
-		Atomic: v.s,
+		SenderKeys: v, Atomic: v.s,
 	}
 }
 
