@@ -235,6 +235,22 @@ func TestAtomicRollback(t *testing.T) {
 		require.NoError(t, err)
 		require.Nil(t, r, "nested write rolled back")
 
+		// Stores of s used with fn's ctx write in fn's transaction (on
+		// SQLite a write outside it would wait for it for ever).
+		err = s.Atomic(ctx, aliceAddr, func(ctx context.Context, _ session.Stores) error {
+			if err := st.Sessions.StoreSession(ctx, aliceAddr, rec); err != nil {
+				return err
+			}
+			if r, err := st.Sessions.LoadSession(ctx, aliceAddr); err != nil || r == nil {
+				return errors.New("own write not visible")
+			}
+			return errBoom
+		})
+		require.ErrorIs(t, err, errBoom)
+		r, err = st.Sessions.LoadSession(ctx, aliceAddr)
+		require.NoError(t, err)
+		require.Nil(t, r, "write through s.Stores() with fn's ctx rolled back")
+
 		// Success commits everything (the Kyber triple is marked above, so
 		// use a fresh base key).
 		base, _ = keys.GeneratePrivateKey()

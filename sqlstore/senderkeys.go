@@ -9,6 +9,7 @@ import (
 
 // LoadSenderKey implements session.SenderKeyStore.
 func (v *view) LoadSenderKey(ctx context.Context, sender session.Address, id senderkey.DistributionID) (*senderkey.Record, error) {
+	v = v.in(ctx)
 	b, ok, err := v.get(ctx, "LoadSenderKey", "SELECT record FROM sender_keys WHERE name = ? AND device_id = ? AND distribution_id = ?",
 		sender.Name, int64(sender.DeviceID), id[:])
 	if err != nil || !ok {
@@ -19,6 +20,7 @@ func (v *view) LoadSenderKey(ctx context.Context, sender session.Address, id sen
 
 // StoreSenderKey implements session.SenderKeyStore.
 func (v *view) StoreSenderKey(ctx context.Context, sender session.Address, id senderkey.DistributionID, r *senderkey.Record) error {
+	v = v.in(ctx)
 	b, err := r.MarshalBinary()
 	if err != nil {
 		return err

@@ -188,6 +188,7 @@ type txKey struct{}
 type txState struct {
 	s      *Store
 	tx     *sql.Tx
+	view   *view
 	stores session.Stores
 }
 
@@ -210,7 +211,10 @@ func Tx(ctx context.Context) *sql.Tx {
 // commit, at most the configured number of attempts in all.
 //
 // Called with a ctx that already carries a transaction of s, Atomic runs
-// fn in that transaction.
+// fn in that transaction; likewise every store of s (from Stores) called
+// with such a ctx reads and writes in that transaction. Inside fn, other
+// writes to the database must go through Tx(ctx): on SQLite a second
+// transaction would wait for this one.
 func (s *Store) Atomic(ctx context.Context, addr session.Address, fn func(ctx context.Context, tx session.Stores) error) error {
 	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.s == s {
 		return fn(ctx, st.stores)
@@ -252,7 +256,7 @@ func (s *Store) atomicOnce(ctx context.Context, addr session.Address, fn func(ct
 		}
 	}
 	v := &view{s: s, q: tx, ids: make(map[session.Address]cachedIdentity)}
-	st := &txState{s: s, tx: tx, stores: v.stores()}
+	st := &txState{s: s, tx: tx, view: v, stores: v.stores()}
 	if err := fn(context.WithValue(ctx, txKey{}, st), st.stores); err != nil {
 		return err
 	}

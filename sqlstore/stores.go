@@ -39,6 +39,17 @@ func (v *view) stores() session.Stores {
 	}
 }
 
+// in returns the view of the transaction that ctx carries, if it is one
+// of this Store's: a store used inside an Atomic function with that
+// function's ctx writes in its transaction (rather than waiting for it,
+// which on SQLite would never end).
+func (v *view) in(ctx context.Context) *view {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.s == v.s {
+		return st.view
+	}
+	return v
+}
+
 func (v *view) inTx() bool {
 	_, ok := v.q.(*sql.Tx)
 	return ok
@@ -107,18 +118,21 @@ func (v *view) local(ctx context.Context) (*keys.PrivateKey, uint32, error) {
 
 // IdentityKeyPair implements session.IdentityStore.
 func (v *view) IdentityKeyPair(ctx context.Context) (*keys.PrivateKey, error) {
+	v = v.in(ctx)
 	k, _, err := v.local(ctx)
 	return k, err
 }
 
 // LocalRegistrationID implements session.IdentityStore.
 func (v *view) LocalRegistrationID(ctx context.Context) (uint32, error) {
+	v = v.in(ctx)
 	_, id, err := v.local(ctx)
 	return id, err
 }
 
 // Identity implements session.IdentityStore.
 func (v *view) Identity(ctx context.Context, addr session.Address) (keys.PublicKey, bool, error) {
+	v = v.in(ctx)
 	if c, hit := v.ids[addr]; hit {
 		return c.key, c.ok, nil
 	}
@@ -141,6 +155,7 @@ func (v *view) Identity(ctx context.Context, addr session.Address) (keys.PublicK
 
 // SaveIdentity implements session.IdentityStore.
 func (v *view) SaveIdentity(ctx context.Context, addr session.Address, key keys.PublicKey) (bool, error) {
+	v = v.in(ctx)
 	old, ok, err := v.Identity(ctx, addr)
 	if err != nil {
 		return false, err
@@ -168,6 +183,7 @@ func (v *view) cacheIdentity(addr session.Address, key keys.PublicKey, ok bool) 
 // session.TrustOnFirstUse a key is trusted if none is recorded for addr or
 // it is the recorded one; under session.TrustAll every key is.
 func (v *view) IsTrustedIdentity(ctx context.Context, addr session.Address, key keys.PublicKey, _ session.Direction) (bool, error) {
+	v = v.in(ctx)
 	if v.s.trust == session.TrustAll {
 		return true, nil
 	}
@@ -210,6 +226,7 @@ func (v *view) storeRecord(ctx context.Context, op, table string, id uint32, r m
 
 // LoadPreKey implements session.PreKeyStore.
 func (v *view) LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord, error) {
+	v = v.in(ctx)
 	b, err := v.loadRecord(ctx, "LoadPreKey", "pre_keys", id, true)
 	if err != nil {
 		return nil, err
@@ -219,18 +236,21 @@ func (v *view) LoadPreKey(ctx context.Context, id uint32) (*prekey.PreKeyRecord,
 
 // StorePreKey implements session.PreKeyStore.
 func (v *view) StorePreKey(ctx context.Context, r *prekey.PreKeyRecord) error {
+	v = v.in(ctx)
 	return v.storeRecord(ctx, "StorePreKey", "pre_keys", r.ID(), r)
 }
 
 // RemovePreKey implements session.PreKeyStore. Removing an absent pre-key
 // is not an error.
 func (v *view) RemovePreKey(ctx context.Context, id uint32) error {
+	v = v.in(ctx)
 	_, err := v.exec(ctx, "RemovePreKey", "DELETE FROM pre_keys WHERE id = ?", int64(id))
 	return err
 }
 
 // LoadSignedPreKey implements session.SignedPreKeyStore.
 func (v *view) LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.SignedPreKeyRecord, error) {
+	v = v.in(ctx)
 	b, err := v.loadRecord(ctx, "LoadSignedPreKey", "signed_pre_keys", id, false)
 	if err != nil {
 		return nil, err
@@ -240,11 +260,13 @@ func (v *view) LoadSignedPreKey(ctx context.Context, id uint32) (*prekey.SignedP
 
 // StoreSignedPreKey implements session.SignedPreKeyStore.
 func (v *view) StoreSignedPreKey(ctx context.Context, r *prekey.SignedPreKeyRecord) error {
+	v = v.in(ctx)
 	return v.storeRecord(ctx, "StoreSignedPreKey", "signed_pre_keys", r.ID(), r)
 }
 
 // LoadKyberPreKey implements session.KyberPreKeyStore.
 func (v *view) LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPreKeyRecord, error) {
+	v = v.in(ctx)
 	b, err := v.loadRecord(ctx, "LoadKyberPreKey", "kyber_pre_keys", id, false)
 	if err != nil {
 		return nil, err
@@ -254,6 +276,7 @@ func (v *view) LoadKyberPreKey(ctx context.Context, id uint32) (*prekey.KyberPre
 
 // StoreKyberPreKey implements session.KyberPreKeyStore.
 func (v *view) StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord) error {
+	v = v.in(ctx)
 	return v.storeRecord(ctx, "StoreKyberPreKey", "kyber_pre_keys", r.ID(), r)
 }
 
@@ -263,6 +286,7 @@ func (v *view) StoreKyberPreKey(ctx context.Context, r *prekey.KyberPreKeyRecord
 // when two processes mark it at once (the second waits for the first's
 // row and then inserts nothing).
 func (v *view) MarkKyberPreKeyUsed(ctx context.Context, id, signedID uint32, base keys.PublicKey) error {
+	v = v.in(ctx)
 	res, err := v.exec(ctx, "MarkKyberPreKeyUsed", `INSERT INTO kyber_pre_keys_used (kyber_id, signed_id, base_key) VALUES (?, ?, ?)
 ON CONFLICT (kyber_id, signed_id, base_key) DO NOTHING`, int64(id), int64(signedID), base.Bytes())
 	if err != nil {
@@ -280,6 +304,7 @@ ON CONFLICT (kyber_id, signed_id, base_key) DO NOTHING`, int64(id), int64(signed
 
 // LoadSession implements session.SessionStore.
 func (v *view) LoadSession(ctx context.Context, addr session.Address) (*session.Record, error) {
+	v = v.in(ctx)
 	b, ok, err := v.get(ctx, "LoadSession", "SELECT record FROM sessions WHERE name = ? AND device_id = ?",
 		addr.Name, int64(addr.DeviceID))
 	if err != nil || !ok {
@@ -290,6 +315,7 @@ func (v *view) LoadSession(ctx context.Context, addr session.Address) (*session.
 
 // StoreSession implements session.SessionStore.
 func (v *view) StoreSession(ctx context.Context, addr session.Address, r *session.Record) error {
+	v = v.in(ctx)
 	b, err := r.MarshalBinary()
 	if err != nil {
 		return err
