@@ -329,3 +329,48 @@ func TestSchemaVersion(t *testing.T) {
 		require.ErrorIs(t, err, sqlstore.ErrSchemaTooNew)
 	})
 }
+
+// TestCorruptRows checks that rows damaged in the database are reported as
+// errors, never a panic, and that a receive over a damaged session row
+// changes nothing.
+func TestCorruptRows(t *testing.T) {
+	forEachDB(t, func(t *testing.T, tg target) {
+		ctx := context.Background()
+		s := tg.open(t)
+		k := newBobKeys(t, 1)
+		c := converse(t, s, k, 3, 2)
+		st := s.Stores()
+		// The first message used up pre-key 0; store another to damage.
+		more, err := prekey.GeneratePreKeys(500, 1)
+		require.NoError(t, err)
+		require.NoError(t, st.PreKeys.StorePreKey(ctx, more[0]))
+		for _, q := range []string{
+			"UPDATE sessions SET record = $1",
+			"UPDATE pre_keys SET record = $1",
+			"UPDATE signed_pre_keys SET record = $1",
+			"UPDATE kyber_pre_keys SET record = $1",
+			"UPDATE identities SET public_key = $1",
+		} {
+			_, err := s.DB().Exec(q, []byte{0x0a, 0xff, 0x01})
+			require.NoError(t, err, q)
+		}
+		_, err = st.Sessions.LoadSession(ctx, aliceAddr)
+		require.Error(t, err)
+		_, err = st.PreKeys.LoadPreKey(ctx, more[0].ID())
+		require.Error(t, err)
+		require.NotErrorIs(t, err, session.ErrInvalidPreKeyID)
+		_, err = st.SignedPreKeys.LoadSignedPreKey(ctx, k.signed.ID())
+		require.Error(t, err)
+		_, err = st.KyberPreKeys.LoadKyberPreKey(ctx, k.kyber.ID())
+		require.Error(t, err)
+		_, _, err = st.Identity.Identity(ctx, aliceAddr)
+		require.Error(t, err)
+
+		err = receive(ctx, s, aliceAddr, session.Ciphertext{Type: c.msgs[0].Type, Bytes: c.msgs[0].Bytes}, saveMessage("alice"))
+		require.Error(t, err)
+		var b []byte
+		require.NoError(t, s.DB().QueryRow("SELECT record FROM sessions").Scan(&b))
+		require.Equal(t, []byte{0x0a, 0xff, 0x01}, b, "unchanged")
+		require.Equal(t, 0, countMessages(t, s, "alice", c.msgs[0].Seq))
+	})
+}
