@@ -47,6 +47,7 @@ func BenchmarkCompare(b *testing.B) {
 	each(b, "RecordDecodeSkipped200", func(b *testing.B, im impl) {
 		benchRecordDecode(b, im, skipped(b, im, 200))
 	})
+	groupBenchmarks(b) // group_test.go
 	b.Run("SafetyNumber", func(b *testing.B) {
 		localID, remoteID := []byte("alice-0000000001"), []byte("bob-000000000002")
 		b.Run("signal", func(b *testing.B) {

@@ -104,6 +104,7 @@ func BenchmarkFloor(b *testing.B) {
 			block.Encrypt(buf[:], buf[:])
 		}
 	})
+	groupFloors(b) // group_test.go
 	b.Run("Ed25519Verify", func(b *testing.B) {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		must(b, err)

@@ -54,7 +54,9 @@ func newSigPeer(tb testing.TB, name string, regID uint32) *sigPeer {
 	id, err := keys.GeneratePrivateKey()
 	must(tb, err)
 	st := session.NewMemoryStore(id, regID, session.TrustOnFirstUse)
-	m, err := session.New(st.Stores(), session.WithX3DH(true))
+	// Classical sessions, as go.mau.fi/libsignal runs them; the SPQR rows
+	// turn SPQR on explicitly.
+	m, err := session.New(st.Stores(), session.WithX3DH(true), session.WithSPQR(false))
 	must(tb, err)
 	return &sigPeer{addr: session.Address{Name: name, DeviceID: 1}, id: id, regID: regID, store: st, m: m}
 }

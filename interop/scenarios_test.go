@@ -113,6 +113,7 @@ func scenarios() []Scenario {
 			Run:     runRobustness,
 		},
 	)
+	out = append(out, senderKeyScenarios()...)
 	for _, proto := range []string{"pqxdh", "x3dh"} {
 		out = append(out, Scenario{
 			Name: "transcript-" + proto, Single: true,
@@ -132,6 +133,7 @@ func scenarios() []Scenario {
 			Run:     func(r *run) error { return runTranscript(r, transcript0103, session, true) },
 		})
 	}
+	out = append(out, sealedScenarios()...)
 	return out
 }
 

@@ -213,6 +213,9 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 			if errors.Is(err, spqr.ErrStateDecode) {
 				return dst, fmt.Errorf("%w: SPQR state: %w", ErrInvalidState, err)
 			}
+			if errors.Is(err, spqr.ErrMinimumVersion) || errors.Is(err, spqr.ErrVersionMismatch) {
+				return dst, ErrModeMismatch
+			}
 			return dst, ErrDecryption
 		}
 		if salt != nil {

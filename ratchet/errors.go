@@ -31,6 +31,13 @@ var (
 	// ErrChainExhausted is returned when a sending chain's counter would
 	// overflow.
 	ErrChainExhausted = errors.New("ratchet: sending chain exhausted")
+	// ErrModeMismatch is returned when a message and the session state
+	// disagree on the post-quantum ratchet: a state that requires SPQR
+	// (libsignal ≥ 0.92) got a message without SPQR data, or a message of
+	// the classical protocol arrived after SPQR was negotiated. Like
+	// ErrTooFarInFuture it is reported before the MAC is checked, so it
+	// does not prove who sent the message.
+	ErrModeMismatch = errors.New("ratchet: SPQR/classical mode mismatch")
 	// ErrInvalidState is returned by ParseState for a malformed session
 	// state encoding.
 	ErrInvalidState = errors.New("ratchet: invalid session state encoding")

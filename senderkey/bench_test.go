@@ -19,6 +19,20 @@ func BenchmarkEncrypt100(b *testing.B) {
 	}
 }
 
+func BenchmarkEncrypt100Cached(b *testing.B) {
+	s, _, id := pair(b, senderkey.Libsignal)
+	pt := make([]byte, 100)
+	buf := make([]byte, 0, 100+senderkey.Overhead(senderkey.Libsignal, 100))
+	var c senderkey.SigningCache
+	b.SetBytes(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.EncryptCached(buf[:0], senderkey.Libsignal, id, pt, &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDecrypt100(b *testing.B) {
 	s, r, id := pair(b, senderkey.Libsignal)
 	pt := make([]byte, 100)

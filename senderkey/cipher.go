@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"math"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -116,6 +117,13 @@ func Overhead(enc Format, n int) int {
 //
 // dst's spare capacity must not overlap plaintext.
 func (r *Record) Encrypt(dst []byte, enc Format, id DistributionID, plaintext []byte) ([]byte, error) {
+	return r.EncryptCached(dst, enc, id, plaintext, nil)
+}
+
+// EncryptCached is Encrypt with a SigningCache, which saves most of the
+// cost of the signature after the first message with a signing key. A nil
+// cache is allowed.
+func (r *Record) EncryptCached(dst []byte, enc Format, id DistributionID, plaintext []byte, c *SigningCache) ([]byte, error) {
 	if len(r.states) == 0 {
 		return nil, ErrNoSenderKeyState
 	}
@@ -156,13 +164,50 @@ func (r *Record) Encrypt(dst []byte, enc Format, id DistributionID, plaintext []
 		clear(dst[start:cap(dst)])
 		return nil, err
 	}
-	sig := xeddsa.Sign(&s.signingPriv, &z, dst[start:])
+	var sig [SignatureSize]byte
+	if c != nil {
+		a := c.edwards(s)
+		sig = xeddsa.SignWithPublic(&s.signingPriv, &a, &z, dst[start:])
+	} else {
+		sig = xeddsa.Sign(&s.signingPriv, &z, dst[start:])
+	}
 	dst = append(dst, sig[:]...)
 
 	s.chainKey = next
 	s.iteration++
 	clear(next[:])
 	return dst, nil
+}
+
+// SigningCache remembers the Edwards form of signing public keys. An
+// XEdDSA signature needs the signer's public key as an Edwards point with
+// its sign, which the stored Montgomery key lacks, so without a cache every
+// signature computes it with a fixed-base scalar multiplication, as
+// libsignal does: about as much work again as the rest of the signature.
+// The cache holds public data only and grows by one entry (64 bytes) per
+// signing key used. Its zero value is ready to use; it is safe for
+// concurrent use.
+type SigningCache struct {
+	mu sync.RWMutex
+	m  map[keys.PublicKey][32]byte
+}
+
+// edwards returns the Edwards public key of s's signing key.
+func (c *SigningCache) edwards(s *state) [32]byte {
+	c.mu.RLock()
+	a, ok := c.m[s.signingPub]
+	c.mu.RUnlock()
+	if ok {
+		return a
+	}
+	a = xeddsa.PublicEdwards(&s.signingPriv)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[keys.PublicKey][32]byte)
+	}
+	c.m[s.signingPub] = a
+	c.mu.Unlock()
+	return a
 }
 
 // find returns the newest state with the chain id, or nil.

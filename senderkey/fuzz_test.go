@@ -130,3 +130,18 @@ func FuzzDecrypt(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDistributionID(f *testing.F) {
+	f.Add("d1571b00-0000-4000-8000-0000000000d1")
+	f.Add("D1571B00-0000-4000-8000-0000000000D1")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := senderkey.ParseDistributionID(s)
+		if err != nil {
+			return
+		}
+		back, err := senderkey.ParseDistributionID(id.String())
+		if err != nil || back != id {
+			t.Fatal("String does not parse back")
+		}
+	})
+}

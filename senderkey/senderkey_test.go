@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/senderkey"
 )
 
@@ -32,9 +33,12 @@ func pair(t testing.TB, enc senderkey.Format) (sender, receiver *senderkey.Recor
 	return sender, receiver, id
 }
 
+// signingCache speeds up the tests that encrypt thousands of messages.
+var signingCache senderkey.SigningCache
+
 func encrypt(t testing.TB, r *senderkey.Record, enc senderkey.Format, id senderkey.DistributionID, pt string) []byte {
 	t.Helper()
-	ct, err := r.Encrypt(nil, enc, id, []byte(pt))
+	ct, err := r.EncryptCached(nil, enc, id, []byte(pt), &signingCache)
 	require.NoError(t, err)
 	return ct
 }
@@ -125,18 +129,41 @@ func TestLateJoin(t *testing.T) {
 func TestTooFarInFuture(t *testing.T) {
 	for _, tc := range []struct {
 		enc   senderkey.Format
-		limit int
+		limit uint32
 	}{{senderkey.Libsignal, 25000}, {senderkey.WhatsApp, 2000}} {
 		t.Run(tc.enc.String(), func(t *testing.T) {
 			s, r, id := pair(t, tc.enc)
+			d, err := s.DistributionMessage(tc.enc, id)
+			require.NoError(t, err)
+			// Move the sender's chain limit+1 steps ahead (the chain keys
+			// by package kdf), as limit+1 encryptions would.
+			ck := d.ChainKey
 			for range tc.limit + 1 {
-				encrypt(t, s, tc.enc, id, "x")
+				_, ck = kdf.ChainStep(&ck)
 			}
+			senderkey.SetChainForTest(s, tc.limit+1, ck)
 			// The receiver's chain is at 0: iteration limit+1 is a jump
 			// of limit+1.
-			ct := encrypt(t, s, tc.enc, id, "too far")
-			_, err := open(t, r, tc.enc, ct)
+			far := encrypt(t, s, tc.enc, id, "too far")
+			_, err = open(t, r, tc.enc, far)
 			assert.ErrorIs(t, err, senderkey.ErrTooFarInFuture)
+			// One step back, a jump of exactly limit is accepted.
+			back := d.ChainKey
+			for range tc.limit {
+				_, back = kdf.ChainStep(&back)
+			}
+			senderkey.SetChainForTest(s, tc.limit, back)
+			ok := encrypt(t, s, tc.enc, id, "just in reach")
+			pt, err := open(t, r, tc.enc, ok)
+			require.NoError(t, err)
+			assert.Equal(t, "just in reach", pt)
+			// Now the far message is one step ahead.
+			pt, err = open(t, r, tc.enc, far)
+			require.NoError(t, err)
+			assert.Equal(t, "too far", pt)
+			skipped := r.States()[0].SkippedIterations
+			require.Len(t, skipped, senderkey.MaxMessageKeys)
+			assert.Equal(t, tc.limit-senderkey.MaxMessageKeys, skipped[0])
 		})
 	}
 }
@@ -328,4 +355,31 @@ func TestDistributionID(t *testing.T) {
 	}
 	assert.Equal(t, senderkey.LegacyGroupID("g@g.us"), senderkey.LegacyGroupID("g@g.us"))
 	assert.NotEqual(t, senderkey.LegacyGroupID("g@g.us"), senderkey.LegacyGroupID("h@g.us"))
+}
+
+func TestEncryptCached(t *testing.T) {
+	s, r, id := pair(t, senderkey.Libsignal)
+	var c senderkey.SigningCache
+	for i := range 5 {
+		// The sender's record is decoded anew each time, as from a store.
+		b, err := s.MarshalBinary()
+		require.NoError(t, err)
+		s, err = senderkey.ParseRecord(b)
+		require.NoError(t, err)
+		ct, err := s.EncryptCached(nil, senderkey.Libsignal, id, []byte(fmt.Sprint("cached ", i)), &c)
+		require.NoError(t, err)
+		pt, err := open(t, r, senderkey.Libsignal, ct)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint("cached ", i), pt)
+	}
+	// After a reset the new key gets its own entry.
+	s2, err := senderkey.NewSenderKey()
+	require.NoError(t, err)
+	d, _ := s2.DistributionMessage(senderkey.Libsignal, id)
+	r.Process(d)
+	ct, err := s2.EncryptCached(nil, senderkey.Libsignal, id, []byte("new key"), &c)
+	require.NoError(t, err)
+	pt, err := open(t, r, senderkey.Libsignal, ct)
+	require.NoError(t, err)
+	assert.Equal(t, "new key", pt)
 }

@@ -23,10 +23,38 @@
 // memory and written back only after success, and one-time pre-keys are
 // removed only after the message that used them decrypted.
 //
+// Every store write of an operation (for a received message: the session,
+// the pre-key removal, the Kyber pre-key mark and the peer's identity)
+// happens at one commit point, inside one transaction when the stores
+// offer [Atomic] ([MemoryStore] does). [Manager.Receive] runs the
+// application's handler inside that transaction, so that the message is
+// saved if and only if the session advances. Stores without Atomic get an
+// order of writes under which a failure of any write loses nothing: the
+// retry decrypts the message.
+//
+// Errors say what went wrong precisely enough to drive a retry:
+// [ErrDecryption] (bad MAC; a retry request is useful), [ErrDuplicateMessage],
+// [ErrTooFarInFuture], [ErrModeMismatch], [ErrCorruptState] (our own state
+// does not parse), [ErrNoSession], [*UntrustedIdentityError] (with the
+// refused key), [*PreKeyIDError] (which pre-key is gone),
+// [ErrReusedBaseKey], [ErrKeyAgreement]; a store's own error leaves
+// everything as it was. Records, stores and Managers print no key material
+// with any fmt verb.
+//
+// # Bounds
+//
+// The current state follows libsignal's limits. Archived states are tried
+// within a work budget and keep few skipped keys (see [MaxArchivedJump],
+// [MaxArchivedTrialSteps], [MaxArchivedSkippedKeys]): one forged message
+// costs at most about one current-state trial, and one peer can make a
+// record hold well under 1 MiB.
+//
 // # Concurrency
 //
 // A Manager is safe for concurrent use. Operations on one peer address are
-// serialized; different peers proceed in parallel.
+// serialized; different peers proceed in parallel. Several Managers (or
+// processes) may share stores that offer Atomic, which serializes the
+// operations on one address across them.
 //
 // [Sesame]: https://signal.org/docs/specifications/sesame/
 package session

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/ratchet"
 )
 
@@ -16,6 +17,17 @@ var (
 	// ErrDuplicateMessage is returned for a message already decrypted (or
 	// whose key was evicted).
 	ErrDuplicateMessage = ratchet.ErrDuplicateMessage
+	// ErrTooFarInFuture is returned, for Whisper and PreKey messages alike,
+	// for a message more than ratchet.MaxForwardJumps ahead of the current
+	// state's chain, or more than MaxArchivedJump ahead of an archived
+	// state's (see MaxArchivedJump). It does not match ErrDecryption: the
+	// message was refused before its MAC was checked.
+	ErrTooFarInFuture = ratchet.ErrTooFarInFuture
+	// ErrModeMismatch is returned when a message and the session disagree
+	// on SPQR: a session that requires SPQR (WithSPQR) got a message
+	// without SPQR data, or a classical message arrived after SPQR was
+	// negotiated. It does not match ErrDecryption.
+	ErrModeMismatch = ratchet.ErrModeMismatch
 )
 
 var (
@@ -36,6 +48,20 @@ var (
 	ErrReusedBaseKey = errors.New("session: reused base key")
 	// ErrInvalidRecord is returned for a malformed session record.
 	ErrInvalidRecord = errors.New("session: invalid session record")
+	// ErrCorruptState is returned when our own stored state cannot be used:
+	// a session record or session state (including its SPQR state) that the
+	// store returned does not parse. Retrying does not help; the session
+	// must be replaced. The error also matches the underlying cause
+	// (ErrInvalidRecord or ratchet.ErrInvalidState). It does not match
+	// ErrDecryption.
+	ErrCorruptState = errors.New("session: local session state is corrupt")
+	// ErrKeyAgreement is matched by every error of the X3DH or PQXDH key
+	// agreement of ProcessBundle and of a PreKey message: a low-order key
+	// (keys.ErrInvalidKeyAgreement), a non-canonical base key
+	// (pqxdh.ErrInvalidBaseKey), a KEM ciphertext or key of the wrong type
+	// or length (kem.ErrWrongKEMType, kem.ErrCiphertextLength,
+	// kem.ErrUnknownKeyType, ...). The underlying error is wrapped too.
+	ErrKeyAgreement = errors.New("session: key agreement failed")
 	// ErrUnknownMessageType is returned for a ciphertext type other than
 	// PreKey (3) or Whisper (2).
 	ErrUnknownMessageType = errors.New("session: unknown message type")
@@ -45,6 +71,10 @@ var (
 // store does not trust, for example a changed key under trust on first use.
 type UntrustedIdentityError struct {
 	Address Address
+	// Key is the identity key that was refused (the new key, for a changed
+	// identity), so that the application can show it and, once the user
+	// has verified it, save it with IdentityStore.SaveIdentity and retry.
+	Key keys.PublicKey
 }
 
 func (e *UntrustedIdentityError) Error() string {
@@ -53,3 +83,20 @@ func (e *UntrustedIdentityError) Error() string {
 
 // Is reports whether target is ErrUntrustedIdentity.
 func (e *UntrustedIdentityError) Is(target error) bool { return target == ErrUntrustedIdentity }
+
+// PreKeyIDError reports a PreKey message naming a pre-key that is not in
+// the store: used already (a stale message, or a pre-key handed out twice)
+// or never ours. It matches ErrInvalidPreKeyID.
+type PreKeyIDError struct {
+	// Kind is "one-time", "signed" or "kyber".
+	Kind string
+	// ID is the pre-key id the message names.
+	ID uint32
+}
+
+func (e *PreKeyIDError) Error() string {
+	return fmt.Sprintf("session: unknown %s pre-key id %d", e.Kind, e.ID)
+}
+
+// Is reports whether target is ErrInvalidPreKeyID.
+func (e *PreKeyIDError) Is(target error) bool { return target == ErrInvalidPreKeyID }

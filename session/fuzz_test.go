@@ -101,7 +101,7 @@ type decryptFixture struct {
 	kyber    *prekey.KyberPreKeyRecord
 }
 
-func (fx *decryptFixture) manager(tb testing.TB) (*session.Manager, *session.MemoryStore) {
+func (fx *decryptFixture) manager(tb testing.TB, atomic bool) (*session.Manager, *session.MemoryStore) {
 	ctx := context.Background()
 	st := session.NewMemoryStore(fx.bobID, 2, session.TrustOnFirstUse)
 	require.NoError(tb, st.StoreSignedPreKey(ctx, fx.spk))
@@ -112,13 +112,18 @@ func (fx *decryptFixture) manager(tb testing.TB) (*session.Manager, *session.Mem
 	require.NoError(tb, st.StoreSession(ctx, fx.alice, rec))
 	_, err = st.SaveIdentity(ctx, fx.alice, fx.aliceKey)
 	require.NoError(tb, err)
-	m, err := session.New(st.Stores(), session.WithX3DH(true))
+	stores := st.Stores()
+	if !atomic {
+		stores.Atomic = nil // the Manager's write order
+	}
+	m, err := session.New(stores, session.WithX3DH(true))
 	require.NoError(tb, err)
 	return m, st
 }
 
 // FuzzDecrypt feeds arbitrary bytes, as a Whisper and as a PreKey message,
-// to a Manager with an established session. It must not panic, and a
+// to a Manager with an established session, with and without the store's
+// Atomic. It must not panic, and a
 // failed decryption must leave the stored record, the one-time pre-keys and
 // the peer's identity as they were.
 func FuzzDecrypt(f *testing.F) {
@@ -166,8 +171,8 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add([]byte{0x34, 0x0a, 0x21})
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, typ := range []session.MessageType{session.WhisperType, session.PreKeyType} {
-			m, st := fx.manager(t)
+		for i, typ := range []session.MessageType{session.WhisperType, session.PreKeyType, session.WhisperType, session.PreKeyType} {
+			m, st := fx.manager(t, i < 2)
 			pt, err := m.Decrypt(ctx, fx.alice, session.Ciphertext{Type: typ, Bytes: data})
 			if err == nil {
 				assert.NotNil(t, pt)

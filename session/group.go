@@ -44,9 +44,10 @@ var ErrNoLocalAddress = errors.New("session: group messaging needs the local add
 // the group by its distribution id; Legacy gives the same operations in the
 // WhatsApp format.
 type GroupCipher struct {
-	store SenderKeyStore
-	local Address
-	locks sync.Map // senderKeyName -> *sync.Mutex
+	store   SenderKeyStore
+	local   Address
+	locks   sync.Map // senderKeyName -> *sync.Mutex
+	signing senderkey.SigningCache
 }
 
 type senderKeyName struct {
@@ -61,7 +62,9 @@ func NewGroupCipher(store SenderKeyStore, local Address) *GroupCipher {
 }
 
 // Groups returns a GroupCipher over the Manager's SenderKeys store and its
-// local address.
+// local address. Keep the GroupCipher: it serializes the operations on one
+// (sender, group) and caches what signing needs, for the operations made
+// through it.
 func (m *Manager) Groups() (*GroupCipher, error) {
 	if m.stores.SenderKeys == nil {
 		return nil, errors.New("session: Groups needs Stores.SenderKeys")
@@ -163,7 +166,7 @@ func (c *GroupCipher) encrypt(ctx context.Context, id senderkey.DistributionID, 
 	if rec == nil {
 		return nil, senderkey.ErrNoSenderKeyState
 	}
-	ct, err := rec.Encrypt(make([]byte, 0, len(plaintext)+senderkey.Overhead(enc, len(plaintext))), enc, id, plaintext)
+	ct, err := rec.EncryptCached(make([]byte, 0, len(plaintext)+senderkey.Overhead(enc, len(plaintext))), enc, id, plaintext, &c.signing)
 	if err != nil {
 		return nil, err
 	}

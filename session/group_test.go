@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -138,4 +139,47 @@ func TestGroupCipherResetAndLegacy(t *testing.T) {
 	assert.Equal(t, "legacy", string(pt))
 	_, err = lb.Decrypt(ctx, aliceAddr, lct)
 	assert.ErrorIs(t, err, senderkey.ErrDuplicateMessage)
+}
+
+// TestGroupCipherConcurrent encrypts from several goroutines with one
+// GroupCipher: every message gets its own iteration and all decrypt.
+func TestGroupCipherConcurrent(t *testing.T) {
+	ctx := context.Background()
+	alice, _, aliceAddr := groupCipher(t, "alice")
+	bob, _, _ := groupCipher(t, "bob")
+	id, _ := senderkey.NewDistributionID()
+	d, err := alice.CreateDistributionMessage(ctx, id)
+	require.NoError(t, err)
+	skdm, _ := d.MarshalBinary()
+	_, err = bob.ProcessDistributionMessage(ctx, aliceAddr, skdm)
+	require.NoError(t, err)
+
+	const workers, each = 4, 10
+	cts := make(chan []byte, workers*each)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				ct, err := alice.Encrypt(ctx, id, []byte("concurrent"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cts <- ct
+			}
+		})
+	}
+	wg.Wait()
+	close(cts)
+	seen := map[uint32]bool{}
+	for ct := range cts {
+		m, err := senderkey.ParseMessage(ct, senderkey.Libsignal)
+		require.NoError(t, err)
+		assert.False(t, seen[m.Iteration], "iteration %d used twice", m.Iteration)
+		seen[m.Iteration] = true
+		pt, _, err := bob.Decrypt(ctx, aliceAddr, ct)
+		require.NoError(t, err)
+		assert.Equal(t, "concurrent", string(pt))
+	}
+	assert.Len(t, seen, workers*each)
 }

@@ -56,14 +56,16 @@ func WithLegacyVersion3Byte(enabled bool) Option {
 	return func(m *Manager) { m.legacyV3Byte = enabled }
 }
 
-// WithSPQR makes the Manager run the post-quantum triple ratchet (SPQR v1)
-// as libsignal ≥ 0.92 does: the PQXDH sessions it starts run SPQR, and it
+// WithSPQR sets whether the Manager runs the post-quantum triple ratchet
+// (SPQR v1). On (the default, as current Signal clients and libsignal ≥
+// 0.92 run it): the PQXDH sessions the Manager starts run SPQR, and it
 // requires SPQR of every PQXDH session a peer starts. Such sessions need
-// SPQR data on every message. Without it (the default) the Manager starts
-// classical PQXDH sessions, which libsignal < 0.74 (such as 0.72) needs,
-// and as responder follows the initiator: a first message that carries
-// SPQR data starts an SPQR session, one without starts a classical one.
-// X3DH (version 3) sessions are always classical.
+// SPQR data on every message. WithSPQR(false) is for older peers
+// (libsignal < 0.74, such as 0.72): the Manager starts classical PQXDH
+// sessions and, as responder, follows the initiator: a first message that
+// carries SPQR data starts an SPQR session, one without starts a classical
+// one. X3DH (version 3) sessions, which WhatsApp-style stacks use, are
+// always classical.
 func WithSPQR(enabled bool) Option { return func(m *Manager) { m.spqr = enabled } }
 
 // WithLocalAddress tells the Manager its own address. When both it and a
@@ -94,7 +96,8 @@ type Manager struct {
 	local    Address
 	hasLocal bool
 	now      func() time.Time
-	locks    sync.Map // Address -> *sync.Mutex
+	// locks serializes the operations of this Manager per address.
+	locks addrLocks
 	// preKeyMu serializes PreKey message processing across peers, so that
 	// a one-time pre-key handed out twice is consumed at most once.
 	preKeyMu sync.Mutex
@@ -106,48 +109,82 @@ func New(stores Stores, opts ...Option) (*Manager, error) {
 		stores.KyberPreKeys == nil || stores.Sessions == nil {
 		return nil, errors.New("session: New needs every store")
 	}
-	m := &Manager{stores: stores, now: time.Now}
+	m := &Manager{stores: stores, now: time.Now, spqr: true}
 	for _, o := range opts {
 		o(m)
 	}
 	return m, nil
 }
 
-func (m *Manager) lock(addr Address) *sync.Mutex {
-	l, ok := m.locks.Load(addr)
-	if !ok {
-		l, _ = m.locks.LoadOrStore(addr, new(sync.Mutex))
+// lock locks addr for this Manager; unlock it with m.unlock(addr, e).
+func (m *Manager) lock(addr Address) *addrLock { return m.locks.lock(addr) }
+
+func (m *Manager) unlock(addr Address, e *addrLock) { m.locks.unlock(addr, e) }
+
+// Format implements fmt.Formatter for every verb: a Manager prints its
+// options, never its stores (fmt would print the fields of a store behind
+// an unexported field raw, key material included, for verbs such as %s).
+func (m *Manager) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "session.Manager(x3dh=%t, spqr=%t, atomic=%t)", m.allowX3DH, m.spqr, m.stores.Atomic != nil)
+}
+
+// errIncompleteTx is returned when an Atomic implementation hands fn a
+// Stores with a store missing.
+var errIncompleteTx = errors.New("session: Atomic passed a transaction without every store")
+
+// run runs fn once, inside a transaction for addr when the stores offer
+// Atomic (then atomic is true and st are the transaction's stores), else
+// with the plain stores. It is the Manager's only commit point: every
+// operation reads and writes through st.
+func (m *Manager) run(ctx context.Context, addr Address, fn func(ctx context.Context, st Stores, atomic bool) error) error {
+	if m.stores.Atomic == nil {
+		return fn(ctx, m.stores, false)
 	}
-	mu := l.(*sync.Mutex)
-	mu.Lock()
-	return mu
+	return m.stores.Atomic.Atomic(ctx, addr, func(ctx context.Context, tx Stores) error {
+		if tx.Identity == nil || tx.PreKeys == nil || tx.SignedPreKeys == nil ||
+			tx.KyberPreKeys == nil || tx.Sessions == nil {
+			return errIncompleteTx
+		}
+		return fn(ctx, tx, true)
+	})
 }
 
 // checkTrusted returns an *UntrustedIdentityError unless the identity
 // store trusts key for addr in the given direction.
-func (m *Manager) checkTrusted(ctx context.Context, addr Address, key keys.PublicKey, dir Direction) error {
-	ok, err := m.stores.Identity.IsTrustedIdentity(ctx, addr, key, dir)
+func checkTrusted(ctx context.Context, ids IdentityStore, addr Address, key keys.PublicKey, dir Direction) error {
+	ok, err := ids.IsTrustedIdentity(ctx, addr, key, dir)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return &UntrustedIdentityError{Address: addr}
+		return &UntrustedIdentityError{Address: addr, Key: key}
 	}
 	return nil
+}
+
+// loadSession loads the record for addr; a stored record that does not
+// parse is our own state gone bad (ErrCorruptState).
+func loadSession(ctx context.Context, st Stores, addr Address) (*Record, error) {
+	rec, err := st.Sessions.LoadSession(ctx, addr)
+	if err != nil {
+		if errors.Is(err, ErrInvalidRecord) && !errors.Is(err, ErrCorruptState) {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptState, err)
+		}
+		return nil, err
+	}
+	return rec, nil
 }
 
 // ProcessBundle starts a session with a peer from its pre-key bundle
 // (Alice's side of PQXDH, or of X3DH if enabled). The bundle's signatures
 // were checked when it was parsed (prekey.ParseBundle). The peer's identity
 // must be trusted for sending. The new state becomes current; a previous
-// one is archived.
+// one is archived. The identity and the record are written in one
+// transaction when the stores offer Atomic.
 func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bundle) error {
-	defer m.lock(addr).Unlock()
+	defer m.unlock(addr, m.lock(addr))
 	ids := m.stores.Identity
 	theirID := b.IdentityKey()
-	if err := m.checkTrusted(ctx, addr, theirID, Sending); err != nil {
-		return err
-	}
 	ours, err := ids.IdentityKeyPair(ctx)
 	if err != nil {
 		return err
@@ -178,7 +215,7 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 			IdentityKey: theirID, SignedPreKey: b.SignedPreKey(), OneTimePreKey: opk, KyberPreKey: kyberKey,
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrKeyAgreement, err)
 		}
 		p.Version = ratchet.VersionPQXDH
 		p.RootKey, p.ChainKey = sec.RootKey(), sec.ChainKey()
@@ -196,7 +233,7 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 			IdentityKey: theirID, SignedPreKey: b.SignedPreKey(), OneTimePreKey: opk,
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrKeyAgreement, err)
 		}
 		p.Version = ratchet.VersionX3DH
 		p.RootKey, p.ChainKey = sec.RootKey(), sec.ChainKey()
@@ -211,83 +248,253 @@ func (m *Manager) ProcessBundle(ctx context.Context, addr Address, b *prekey.Bun
 	if err != nil {
 		return err
 	}
-	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
-	if err != nil {
-		return err
-	}
-	if rec == nil {
-		rec = NewRecord()
-	}
-	if err := rec.promote(state); err != nil {
-		return err
-	}
-	if _, err := ids.SaveIdentity(ctx, addr, theirID); err != nil {
-		return err
-	}
-	return m.stores.Sessions.StoreSession(ctx, addr, rec)
+	return m.run(ctx, addr, func(ctx context.Context, st Stores, _ bool) error {
+		if err := checkTrusted(ctx, st.Identity, addr, theirID, Sending); err != nil {
+			return err
+		}
+		rec, err := loadSession(ctx, st, addr)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			rec = NewRecord()
+		}
+		// A clone, so that a transaction run again starts afresh.
+		if err := rec.promote(state.Clone()); err != nil {
+			return err
+		}
+		if _, err := st.Identity.SaveIdentity(ctx, addr, theirID); err != nil {
+			return err
+		}
+		return st.Sessions.StoreSession(ctx, addr, rec)
+	})
 }
 
 // Encrypt encrypts plaintext for a peer with the current session state:
 // a PreKey message until the peer has answered, then Whisper messages.
+// The advanced sending chain is stored (inside one transaction with the
+// identity when the stores offer Atomic) before the ciphertext is
+// returned: a ciphertext Encrypt returned is never produced twice from
+// the same chain key. A current state without a sending chain is not a
+// session: Encrypt returns ErrNoSession.
 func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (Ciphertext, error) {
-	defer m.lock(addr).Unlock()
-	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
-	if err != nil {
-		return Ciphertext{}, err
-	}
-	if rec == nil || rec.current == nil {
-		return Ciphertext{}, ErrNoSession
-	}
-	s := rec.current
-	if p := s.PendingPreKey(); p != nil {
-		created := time.Unix(int64(p.Timestamp), 0)
-		if m.now().Sub(created) > MaxUnacknowledgedSessionAge {
-			return Ciphertext{}, ErrNoSession
+	defer m.unlock(addr, m.lock(addr))
+	var out Ciphertext
+	err := m.run(ctx, addr, func(ctx context.Context, st Stores, _ bool) error {
+		rec, err := loadSession(ctx, st, addr)
+		if err != nil {
+			return err
 		}
-	}
-	theirID := s.RemoteIdentity()
-	if err := m.checkTrusted(ctx, addr, theirID, Sending); err != nil {
-		return Ciphertext{}, err
-	}
-	s.SetLegacyVersionByte(m.legacyV3Byte)
-	var addresses []byte
-	// libsignal (≥ 0.91) adds addresses only to version 4 PreKey messages;
-	// version 3 stacks such as go.mau.fi/libsignal do not know the field.
-	if s.PendingPreKey() != nil && m.hasLocal && s.Version() == ratchet.VersionPQXDH {
-		addresses, _ = addressesField(m.local, addr)
-	}
-	out, typ, err := s.EncryptWithAddresses(nil, plaintext, addresses)
+		if rec == nil || rec.current == nil || !rec.current.HasSenderChain() {
+			return ErrNoSession
+		}
+		s := rec.current
+		if p := s.PendingPreKey(); p != nil {
+			created := time.Unix(int64(p.Timestamp), 0)
+			if m.now().Sub(created) > MaxUnacknowledgedSessionAge {
+				return ErrNoSession
+			}
+		}
+		theirID := s.RemoteIdentity()
+		if err := checkTrusted(ctx, st.Identity, addr, theirID, Sending); err != nil {
+			return err
+		}
+		s.SetLegacyVersionByte(m.legacyV3Byte)
+		var addresses []byte
+		// libsignal (≥ 0.91) adds addresses only to version 4 PreKey messages;
+		// version 3 stacks such as go.mau.fi/libsignal do not know the field.
+		if s.PendingPreKey() != nil && m.hasLocal && s.Version() == ratchet.VersionPQXDH {
+			addresses, _ = addressesField(m.local, addr)
+		}
+		b, typ, err := s.EncryptWithAddresses(nil, plaintext, addresses)
+		if err != nil {
+			return err
+		}
+		if _, err := st.Identity.SaveIdentity(ctx, addr, theirID); err != nil {
+			return err
+		}
+		if err := st.Sessions.StoreSession(ctx, addr, rec); err != nil {
+			return err
+		}
+		out = Ciphertext{Type: typ, Bytes: b}
+		return nil
+	})
 	if err != nil {
 		return Ciphertext{}, err
 	}
-	if _, err := m.stores.Identity.SaveIdentity(ctx, addr, theirID); err != nil {
-		return Ciphertext{}, err
-	}
-	if err := m.stores.Sessions.StoreSession(ctx, addr, rec); err != nil {
-		return Ciphertext{}, err
-	}
-	return Ciphertext{Type: typ, Bytes: out}, nil
+	return out, nil
 }
 
 // Decrypt decrypts a message from a peer. Nothing is stored unless it
-// succeeds.
+// succeeds; when it succeeds, the advanced session has been stored before
+// the plaintext is returned, so a crash before the application has saved
+// the plaintext loses the message. Receive closes that gap.
+//
+// Errors: ErrDecryption (bad MAC, no state that decrypts it),
+// ErrDuplicateMessage, ErrTooFarInFuture, ErrModeMismatch, ErrCorruptState,
+// ErrNoSession, an *UntrustedIdentityError, a *PreKeyIDError
+// (ErrInvalidPreKeyID), ErrReusedBaseKey, ErrKeyAgreement,
+// ratchet.ErrMalformedMessage and friends for a message that does not
+// parse, and the stores' own errors, which leave everything as it was: a
+// retry after a failed store write decrypts the message again.
 func (m *Manager) Decrypt(ctx context.Context, addr Address, ct Ciphertext) ([]byte, error) {
+	var out []byte
+	err := m.receive(ctx, addr, ct, func(_ context.Context, pt []byte) error {
+		out = pt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Receive decrypts a message from a peer and hands the plaintext to
+// handler, whose ctx carries the store's transaction when the stores offer
+// Atomic: the application saves the message there, in the same
+// transaction as the advanced session, the used pre-keys and the peer's
+// identity. The session advances if and only if handler returns nil (and
+// the commit succeeds); otherwise Receive returns handler's error and a
+// redelivery of the message decrypts again. That is exactly-once
+// delivery into the application's store.
+//
+// Without Atomic, handler runs before the Manager's writes and a failed
+// write makes Receive return an error after handler has seen the
+// plaintext: the redelivery hands it over again (at least once).
+//
+// handler must not call the Manager for the same address (the address is
+// locked), must not keep plaintext after it returns, since a transaction
+// may be run again after a serialization failure, and should be quick: it
+// runs while the address is locked (and, for a PreKey message, while
+// other PreKey messages wait).
+func (m *Manager) Receive(ctx context.Context, from Address, ct Ciphertext, handler func(ctx context.Context, plaintext []byte) error) error {
+	if handler == nil {
+		return errors.New("session: Receive needs a handler")
+	}
+	return m.receive(ctx, from, ct, handler)
+}
+
+func (m *Manager) receive(ctx context.Context, addr Address, ct Ciphertext, handler func(ctx context.Context, plaintext []byte) error) error {
+	var (
+		pm  *ratchet.PreKeyMessage
+		msg *ratchet.Message
+	)
 	switch ct.Type {
 	case PreKeyType:
-		pm, err := ratchet.ParsePreKeyMessage(ct.Bytes)
+		p, err := ratchet.ParsePreKeyMessage(ct.Bytes)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return m.decryptPreKey(ctx, addr, &pm)
+		pm, msg = &p, &p.Message
 	case WhisperType:
-		msg, err := ratchet.ParseMessage(ct.Bytes)
+		w, err := ratchet.ParseMessage(ct.Bytes)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return m.decryptWhisper(ctx, addr, &msg)
+		msg = &w
 	default:
-		return nil, ErrUnknownMessageType
+		return ErrUnknownMessageType
 	}
+	if err := m.checkAddresses(addr, msg); err != nil {
+		return err
+	}
+	defer m.unlock(addr, m.lock(addr))
+	if pm != nil {
+		m.preKeyMu.Lock()
+		defer m.preKeyMu.Unlock()
+	}
+	return m.run(ctx, addr, func(ctx context.Context, st Stores, atomic bool) error {
+		var (
+			pt  []byte
+			w   writes
+			err error
+		)
+		if pm != nil {
+			pt, w, err = m.openPreKey(ctx, st, addr, pm, atomic)
+		} else {
+			pt, w, err = m.openWhisper(ctx, st, addr, msg)
+		}
+		if err != nil {
+			return err
+		}
+		if err := handler(ctx, pt); err != nil {
+			return err
+		}
+		return w.commit(ctx, st, addr)
+	})
+}
+
+// writes are the store writes of one received message, made only after
+// it decrypted (and the handler accepted it).
+type writes struct {
+	rec      *Record
+	identity keys.PublicKey
+	// staged, when not nil, is the record with the new responder state
+	// before it decrypted anything, stored before the pre-keys are used
+	// when the stores offer no transaction (see commit).
+	staged *Record
+	// original is the record as loaded, restored if the Kyber mark shows
+	// that a staged new session is a replay.
+	original *Record
+	// kyber, if set, marks the Kyber pre-key used with this base key.
+	kyber             bool
+	kyberID, signedID uint32
+	baseKey           keys.PublicKey
+	removePreKey      bool
+	preKeyID          uint32
+	// repair: the state was set up by an earlier attempt that may have
+	// stopped before its pre-key writes; ErrReusedBaseKey then means the
+	// earlier attempt marked it.
+	repair bool
+}
+
+// commit makes the writes. Inside a transaction the order does not
+// matter. Without one, it is chosen so that a failure of any write loses
+// nothing and a retry of the message succeeds:
+//
+//  1. SaveIdentity: the identity was found trusted, so saving it again on
+//     a retry is harmless (and under trust on first use keeps it trusted).
+//  2. For a new session, StoreSession(staged): the new state before it
+//     decrypted. Should a later write fail, the retry finds this state by
+//     its base key and decrypts with it; the pre-keys are still there.
+//  3. MarkKyberPreKeyUsed and RemovePreKey. A retry after a failure here
+//     finds the staged state, sees that it has decrypted nothing yet and
+//     makes these writes again (RemovePreKey is idempotent; the Kyber mark
+//     of an earlier attempt shows as ErrReusedBaseKey, which is expected).
+//     When the Kyber mark of a new session (not a retry) says
+//     ErrReusedBaseKey, the message is a replay of one whose session is
+//     gone: the record as loaded is stored again, so that the staged state
+//     cannot serve a later replay, and the error is returned. (Should that
+//     write fail too, the staged state stays, and one more replay of the
+//     same message would be accepted: the one gap of stores without
+//     Atomic.)
+//  4. StoreSession(rec): the advanced session. A retry after this
+//     succeeded is a duplicate, as it should be.
+func (w *writes) commit(ctx context.Context, st Stores, addr Address) error {
+	if _, err := st.Identity.SaveIdentity(ctx, addr, w.identity); err != nil {
+		return err
+	}
+	if w.staged != nil {
+		if err := st.Sessions.StoreSession(ctx, addr, w.staged); err != nil {
+			return err
+		}
+	}
+	if w.kyber {
+		err := st.KyberPreKeys.MarkKyberPreKeyUsed(ctx, w.kyberID, w.signedID, w.baseKey)
+		switch {
+		case err == nil, w.repair && errors.Is(err, ErrReusedBaseKey):
+		case w.staged != nil && errors.Is(err, ErrReusedBaseKey):
+			return errors.Join(err, st.Sessions.StoreSession(ctx, addr, w.original))
+		default:
+			return err
+		}
+	}
+	if w.removePreKey {
+		if err := st.PreKeys.RemovePreKey(ctx, w.preKeyID); err != nil {
+			return err
+		}
+	}
+	return st.Sessions.StoreSession(ctx, addr, w.rec)
 }
 
 // checkAddresses applies libsignal's rule to a received message's
@@ -307,88 +514,49 @@ func (m *Manager) checkAddresses(from Address, msg *ratchet.Message) error {
 	return nil
 }
 
-func (m *Manager) decryptWhisper(ctx context.Context, addr Address, msg *ratchet.Message) ([]byte, error) {
-	if err := m.checkAddresses(addr, msg); err != nil {
-		return nil, err
-	}
-	defer m.lock(addr).Unlock()
-	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
+// openWhisper decrypts a Whisper message with the stored record, without
+// writing anything.
+func (m *Manager) openWhisper(ctx context.Context, st Stores, addr Address, msg *ratchet.Message) ([]byte, writes, error) {
+	rec, err := loadSession(ctx, st, addr)
 	if err != nil {
-		return nil, err
+		return nil, writes{}, err
 	}
 	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
-		return nil, ErrNoSession
+		return nil, writes{}, ErrNoSession
 	}
 	pt, state, err := trialDecrypt(rec, msg)
 	if err != nil {
-		return nil, err
+		return nil, writes{}, err
 	}
 	theirID := state.RemoteIdentity()
-	if err := m.checkTrusted(ctx, addr, theirID, Receiving); err != nil {
-		return nil, err
+	if err := checkTrusted(ctx, st.Identity, addr, theirID, Receiving); err != nil {
+		return nil, writes{}, err
 	}
-	if _, err := m.stores.Identity.SaveIdentity(ctx, addr, theirID); err != nil {
-		return nil, err
-	}
-	if err := m.stores.Sessions.StoreSession(ctx, addr, rec); err != nil {
-		return nil, err
-	}
-	return pt, nil
+	return pt, writes{rec: rec, identity: theirID}, nil
 }
 
-// trialDecrypt tries the current state, then each archived state, and
-// promotes the archived state that decrypts. A duplicate is reported at
-// once; every other failure is ErrDecryption.
-func trialDecrypt(rec *Record, msg *ratchet.Message) ([]byte, *ratchet.State, error) {
-	if s := rec.current; s != nil && s.Version() == msg.Version {
-		pt, err := s.Decrypt(nil, msg)
-		if err == nil {
-			return pt, s, nil
-		}
-		if errors.Is(err, ratchet.ErrDuplicateMessage) {
-			return nil, nil, err
-		}
+// classify maps a ratchet error of our own state to ErrCorruptState.
+func classify(err error) error {
+	if errors.Is(err, ratchet.ErrInvalidState) && !errors.Is(err, ErrCorruptState) {
+		return fmt.Errorf("%w: %w", ErrCorruptState, err)
 	}
-	for i := range rec.previous {
-		s, err := rec.archived(i)
-		if err != nil {
-			continue
-		}
-		if s.Version() != msg.Version {
-			continue
-		}
-		pt, err := s.Decrypt(nil, msg)
-		if err == nil {
-			if err := rec.promoteArchived(i, s); err != nil {
-				return nil, nil, err
-			}
-			return pt, s, nil
-		}
-		if errors.Is(err, ratchet.ErrDuplicateMessage) {
-			return nil, nil, err
-		}
-	}
-	return nil, nil, ratchet.ErrDecryption
+	return err
 }
 
-func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.PreKeyMessage) ([]byte, error) {
-	if err := m.checkAddresses(addr, &pm.Message); err != nil {
-		return nil, err
+// openPreKey decrypts a PreKey message, setting up a new responder state
+// if no state has its base key, without writing anything.
+func (m *Manager) openPreKey(ctx context.Context, st Stores, addr Address, pm *ratchet.PreKeyMessage, atomic bool) ([]byte, writes, error) {
+	if err := checkTrusted(ctx, st.Identity, addr, pm.IdentityKey, Receiving); err != nil {
+		return nil, writes{}, err
 	}
-	defer m.lock(addr).Unlock()
-	m.preKeyMu.Lock()
-	defer m.preKeyMu.Unlock()
-	ids := m.stores.Identity
-	if err := m.checkTrusted(ctx, addr, pm.IdentityKey, Receiving); err != nil {
-		return nil, err
-	}
-	rec, err := m.stores.Sessions.LoadSession(ctx, addr)
+	rec, err := loadSession(ctx, st, addr)
 	if err != nil {
-		return nil, err
+		return nil, writes{}, err
 	}
 	if rec == nil {
 		rec = NewRecord()
 	}
+	w := writes{rec: rec, identity: pm.IdentityKey}
 	base := pm.BaseKey.Bytes()
 	newSession := false
 	switch i := findByBaseKey(rec, pm.Version, base); {
@@ -397,18 +565,21 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.P
 	case i > 0:
 		s, err := rec.archived(i - 1)
 		if err != nil {
-			return nil, err
+			return nil, writes{}, classify(err)
 		}
 		if err := rec.promoteArchived(i-1, s); err != nil {
-			return nil, err
+			return nil, writes{}, err
 		}
 	default:
-		s, err := m.newBobState(ctx, pm)
+		s, err := m.newBobState(ctx, st, pm)
 		if err != nil {
-			return nil, err
+			return nil, writes{}, err
+		}
+		if !atomic {
+			w.original = rec.clone()
 		}
 		if err := rec.promote(s); err != nil {
-			return nil, err
+			return nil, writes{}, err
 		}
 		newSession = true
 	}
@@ -416,31 +587,27 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, pm *ratchet.P
 	// to the PreKey message's identity_key field, which is not
 	// authenticated when an existing state is reused: require them to agree.
 	if !rec.current.RemoteIdentity().Equal(pm.IdentityKey) {
-		return nil, ratchet.ErrDecryption
+		return nil, writes{}, ratchet.ErrDecryption
+	}
+	// A responder state that has decrypted nothing yet was set up by an
+	// earlier attempt that may have stopped before its pre-key writes.
+	w.repair = !newSession && rec.current.ReceiverChains() == 0
+	if newSession && !atomic {
+		w.staged = rec.clone()
 	}
 	pt, err := rec.current.Decrypt(nil, &pm.Message)
 	if err != nil {
-		return nil, err
+		return nil, writes{}, classify(err)
 	}
-	if newSession {
+	if newSession || w.repair {
 		if pm.HasKyber() {
-			if err := m.stores.KyberPreKeys.MarkKyberPreKeyUsed(ctx, pm.KyberPreKeyID, pm.SignedPreKeyID, pm.BaseKey); err != nil {
-				return nil, err
-			}
+			w.kyber, w.kyberID, w.signedID, w.baseKey = true, pm.KyberPreKeyID, pm.SignedPreKeyID, pm.BaseKey
 		}
 		if pm.HasPreKeyID {
-			if err := m.stores.PreKeys.RemovePreKey(ctx, pm.PreKeyID); err != nil {
-				return nil, err
-			}
+			w.removePreKey, w.preKeyID = true, pm.PreKeyID
 		}
 	}
-	if _, err := ids.SaveIdentity(ctx, addr, pm.IdentityKey); err != nil {
-		return nil, err
-	}
-	if err := m.stores.Sessions.StoreSession(ctx, addr, rec); err != nil {
-		return nil, err
-	}
-	return pt, nil
+	return pt, w, nil
 }
 
 // findByBaseKey returns 0 if the current state was set up with base,
@@ -458,13 +625,22 @@ func findByBaseKey(rec *Record, version uint8, base []byte) int {
 	return -1
 }
 
+// preKeyIDError turns a store's ErrInvalidPreKeyID into a *PreKeyIDError
+// naming the pre-key; other errors (a failing store) pass unchanged.
+func preKeyIDError(err error, kind string, id uint32) error {
+	if errors.Is(err, ErrInvalidPreKeyID) {
+		return &PreKeyIDError{Kind: kind, ID: id}
+	}
+	return err
+}
+
 // newBobState runs Bob's side of the key agreement for a PreKey message
 // that starts a new session.
-func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*ratchet.State, error) {
+func (m *Manager) newBobState(ctx context.Context, st Stores, pm *ratchet.PreKeyMessage) (*ratchet.State, error) {
 	if pm.Version == ratchet.VersionX3DH && !m.allowX3DH {
 		return nil, ErrX3DHDisabled
 	}
-	ids := m.stores.Identity
+	ids := st.Identity
 	ours, err := ids.IdentityKeyPair(ctx)
 	if err != nil {
 		return nil, err
@@ -473,9 +649,9 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 	if err != nil {
 		return nil, err
 	}
-	spkRec, err := m.stores.SignedPreKeys.LoadSignedPreKey(ctx, pm.SignedPreKeyID)
+	spkRec, err := st.SignedPreKeys.LoadSignedPreKey(ctx, pm.SignedPreKeyID)
 	if err != nil {
-		return nil, err
+		return nil, preKeyIDError(err, "signed", pm.SignedPreKeyID)
 	}
 	spk, err := spkRec.PrivateKey()
 	if err != nil {
@@ -483,9 +659,9 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 	}
 	var opk *keys.PrivateKey
 	if pm.HasPreKeyID {
-		r, err := m.stores.PreKeys.LoadPreKey(ctx, pm.PreKeyID)
+		r, err := st.PreKeys.LoadPreKey(ctx, pm.PreKeyID)
 		if err != nil {
-			return nil, err
+			return nil, preKeyIDError(err, "one-time", pm.PreKeyID)
 		}
 		if opk, err = r.PrivateKey(); err != nil {
 			return nil, err
@@ -501,9 +677,9 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 		RemoteRegistrationID: pm.RegistrationID,
 	}
 	if pm.Version == ratchet.VersionPQXDH {
-		kr, err := m.stores.KyberPreKeys.LoadKyberPreKey(ctx, pm.KyberPreKeyID)
+		kr, err := st.KyberPreKeys.LoadKyberPreKey(ctx, pm.KyberPreKeyID)
 		if err != nil {
-			return nil, err
+			return nil, preKeyIDError(err, "kyber", pm.KyberPreKeyID)
 		}
 		ksk, err := kr.SecretKey()
 		if err != nil {
@@ -514,9 +690,9 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 		})
 		if err != nil {
 			if errors.Is(err, kem.ErrWrongKEMType) || errors.Is(err, pqxdh.ErrInvalidBaseKey) {
-				return nil, fmt.Errorf("%w: %w", ratchet.ErrMalformedMessage, err)
+				return nil, fmt.Errorf("%w: %w: %w", ErrKeyAgreement, ratchet.ErrMalformedMessage, err)
 			}
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrKeyAgreement, err)
 		}
 		p.RootKey, p.ChainKey = sec.RootKey(), sec.ChainKey()
 		// SPQR when this Manager requires it, or when the initiator runs it.
@@ -528,7 +704,7 @@ func (m *Manager) newBobState(ctx context.Context, pm *ratchet.PreKeyMessage) (*
 	} else {
 		sec, err := x3dh.Respond(ours, spk, opk, x3dh.Message{IdentityKey: pm.IdentityKey, BaseKey: pm.BaseKey})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrKeyAgreement, err)
 		}
 		p.RootKey, p.ChainKey = sec.RootKey(), sec.ChainKey()
 		sec.Clear()

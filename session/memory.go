@@ -37,6 +37,9 @@ type MemoryStore struct {
 	kyberUsed  map[kyberUse]struct{}
 	sessions   map[Address][]byte
 	senderKeys senderKeyRecords
+
+	// txLocks serializes Atomic transactions per address.
+	txLocks addrLocks
 }
 
 type kyberUse struct {
@@ -58,9 +61,9 @@ func NewMemoryStore(identity *keys.PrivateKey, registrationID uint32, trust Trus
 	}
 }
 
-// Stores returns a Stores with s in every role.
+// Stores returns a Stores with s in every role, Atomic included.
 func (s *MemoryStore) Stores() Stores {
-	return Stores{Identity: s, PreKeys: s, SignedPreKeys: s, KyberPreKeys: s, Sessions: s, SenderKeys: s}
+	return Stores{Identity: s, PreKeys: s, SignedPreKeys: s, KyberPreKeys: s, Sessions: s, SenderKeys: s, Atomic: s}
 }
 
 // IdentityKeyPair implements IdentityStore.

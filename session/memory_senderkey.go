@@ -52,3 +52,38 @@ func (s *MemoryStore) DeleteSenderKey(sender Address, id senderkey.DistributionI
 	delete(sk.m, senderKeyName{sender, id})
 	return ok
 }
+
+type senderKeyWrite struct {
+	name senderKeyName
+	b    []byte
+}
+
+// LoadSenderKey implements SenderKeyStore: the transaction's own writes
+// first, then the store.
+func (tx *memoryTx) LoadSenderKey(ctx context.Context, sender Address, id senderkey.DistributionID) (*senderkey.Record, error) {
+	name := senderKeyName{sender, id}
+	for i := len(tx.senderKeys) - 1; i >= 0; i-- {
+		if tx.senderKeys[i].name == name {
+			return senderkey.ParseRecord(tx.senderKeys[i].b)
+		}
+	}
+	return tx.s.LoadSenderKey(ctx, sender, id)
+}
+
+// StoreSenderKey implements SenderKeyStore: the record is applied when the
+// transaction commits.
+func (tx *memoryTx) StoreSenderKey(_ context.Context, sender Address, id senderkey.DistributionID, r *senderkey.Record) error {
+	b, err := r.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	name := senderKeyName{sender, id}
+	for i := range tx.senderKeys {
+		if tx.senderKeys[i].name == name {
+			tx.senderKeys[i].b = b
+			return nil
+		}
+	}
+	tx.senderKeys = append(tx.senderKeys, senderKeyWrite{name, b})
+	return nil
+}

@@ -57,6 +57,12 @@ func ParseRecord(b []byte) (*Record, error) {
 		b = b[n:]
 		switch num {
 		case 1:
+			if len(v) == 0 {
+				// An empty SessionStructure, which libsignal-java writes
+				// for a fresh record: no session.
+				r.current = nil
+				continue
+			}
 			s, err := ratchet.ParseState(v)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
@@ -108,6 +114,21 @@ func (r *Record) AppendBinary(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// clone returns a deep copy of r.
+func (r *Record) clone() *Record {
+	c := &Record{previous: append([][]byte(nil), r.previous...)}
+	if r.current != nil {
+		c.current = r.current.Clone()
+	}
+	return c
+}
+
+// Format implements fmt.Formatter for every verb (%v, %+v, %#v, %s, ...):
+// a record prints only public facts, never key material.
+func (r Record) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "session.Record(current=%t, archived=%d)", r.current != nil, len(r.previous))
+}
+
 // HasCurrentState reports whether the record has a current session state.
 func (r *Record) HasCurrentState() bool { return r.current != nil }
 
@@ -126,6 +147,7 @@ func (r *Record) archiveCurrent() error {
 		return nil
 	}
 	r.current.ClearPendingPreKey()
+	r.current.TrimSkippedKeys(MaxArchivedSkippedKeys)
 	b, err := r.current.MarshalBinary()
 	if err != nil {
 		return err

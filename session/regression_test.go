@@ -115,6 +115,7 @@ func TestOneTimePreKeyUsedOnceUnderConcurrency(t *testing.T) {
 	c1, c2 := a1.send(t, bob, "from 1"), a2.send(t, bob, "from 2")
 
 	stores := bob.store.Stores()
+	stores.Atomic = nil // the Manager's own serialization (see TestOneTimePreKeyTwoManagers for Atomic)
 	stores.PreKeys = &barrierPreKeys{PreKeyStore: stores.PreKeys, arrived: make(chan struct{}, 2), n: 2}
 	m, err := session.New(stores)
 	require.NoError(t, err)

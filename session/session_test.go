@@ -333,7 +333,10 @@ func TestSPQRSessions(t *testing.T) {
 			assert.Equal(t, c.aliceSPQR, len(pm.Message.PQRatchet) > 0)
 			pt, err := bob.m.Decrypt(ctx, alice.addr, ct)
 			if !c.ok {
-				require.ErrorIs(t, err, session.ErrDecryption)
+				// Not a bad MAC: the sender must start an SPQR session.
+				require.ErrorIs(t, err, session.ErrModeMismatch)
+				require.NotErrorIs(t, err, session.ErrDecryption)
+				assert.Equal(t, 1, bob.store.PreKeyCount(), "nothing consumed")
 				return
 			}
 			require.NoError(t, err)

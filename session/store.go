@@ -87,7 +87,12 @@ type Stores struct {
 }
 
 // Atomic is implemented by stores that can run several writes as one
-// transaction.
+// transaction (MemoryStore does). The Manager runs each ProcessBundle,
+// Encrypt, Decrypt and Receive as one call of Atomic for the peer's
+// address, reading and writing only through the Stores it is given: a
+// received message's session, pre-key removal, Kyber pre-key mark and
+// peer identity (and, with Receive, the application's own writes) commit
+// together or not at all.
 type Atomic interface {
 	// Atomic runs fn with stores whose writes commit together if and only
 	// if fn returns nil; if fn returns an error, or the commit fails, no
@@ -99,6 +104,7 @@ type Atomic interface {
 	// application can put its own writes into it (for example
 	// sqlstore.Tx(ctx) returns the *sql.Tx). An implementation may run fn
 	// again after a serialization failure; fn must then have no effect
-	// outside the transaction.
+	// outside the transaction. fn never calls Atomic again for the same
+	// address.
 	Atomic(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error
 }

@@ -7,13 +7,16 @@
 //
 //   - Project Wycheproof (data/wycheproof, Apache-2.0, see its LICENSE):
 //     x25519, ed25519, hkdf_sha256, hmac_sha256, aes_cbc_pkcs5 and the
-//     ML-KEM-1024 files (which include C2SP CCTV cases).
+//     ML-KEM-1024 files (which include C2SP CCTV cases), and aes_gcm_siv
+//     (from C2SP/wycheproof testvectors_v1, with RFC 8452's vectors).
 //   - Vectors copied out of libsignal's own sources
 //     (data/libsignal/libsignal_vectors.json).
 //   - Conversations recorded from libsignal itself through
 //     @signalapp/libsignal-client 0.72.1 and 0.103.0, with the private keys
 //     needed to replay one side (data/libsignal/*_transcript.json), and
-//     safety numbers computed by libsignal (libsignal_fingerprints.json).
+//     safety numbers computed by libsignal (libsignal_fingerprints.json),
+//     and sealed sender v1/v2 messages, certificates and negative cases
+//     recorded under fixed keys (libsignal_sealed_sender.json).
 //   - Two serialized SPQR states written by Signal's implementation
 //     (data/spqr).
 //

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 	"unicode/utf8"
 
@@ -66,6 +67,7 @@ func init() {
 		"group_encrypt": (*peer).groupEncrypt, "group_decrypt": (*peer).groupDecrypt,
 		"sender_key_export": (*peer).senderKeyExport, "sender_key_import": (*peer).senderKeyImport,
 	}
+	maps.Copy(handlers, sealedHandlers)
 }
 
 // handleLine answers one request line; quit is true for "quit".
@@ -122,6 +124,8 @@ func errorName(err error) string {
 		return "bad_request"
 	case senderKeyErrorName(err) != "":
 		return senderKeyErrorName(err)
+	case sealedErrorName(err) != "":
+		return sealedErrorName(err)
 	case errors.Is(err, session.ErrUntrustedIdentity):
 		return "untrusted_identity"
 	case errors.Is(err, ratchet.ErrDuplicateMessage):
@@ -167,7 +171,7 @@ func (p *peer) info(params) (map[string]any, error) {
 		"implementation": implementation,
 		"version":        version,
 		"commands":       commands,
-		"features":       []string{"pqxdh", "x3dh", "spqr", "libsignal_records", "sender_keys", "sender_keys_whatsapp"},
+		"features":       []string{"pqxdh", "x3dh", "spqr", "libsignal_records", "sender_keys", "sender_keys_whatsapp", "sealed_sender"},
 	}, nil
 }
 

@@ -53,6 +53,9 @@ func newDevice(name string, regID uint32) (*device, error) {
 	}
 	d := &device{name: name, addr: session.Address{Name: name, DeviceID: 1}, identity: id, regID: regID}
 	d.store = session.NewMemoryStore(id, regID, session.TrustOnFirstUse)
+	// The defaults talk to current Signal: PQXDH, and SPQR (the
+	// post-quantum triple ratchet) on every message. Older peers need
+	// session.WithSPQR(false); WhatsApp-style stacks session.WithX3DH(true).
 	d.m, err = session.New(d.store.Stores())
 	return d, err
 }

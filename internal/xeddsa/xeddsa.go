@@ -76,6 +76,36 @@ func clamp(k *[32]byte) {
 // Given the same priv, random and message, Sign returns the same signature.
 // Sign does not modify priv or random.
 func Sign(priv *[PrivateKeySize]byte, random *[64]byte, msg ...[]byte) [SignatureSize]byte {
+	a := PublicEdwards(priv)
+	return SignWithPublic(priv, &a, random, msg...)
+}
+
+// PublicEdwards returns the compressed Edwards point A = (k mod L)·B of the
+// clamped private key k, with its sign bit: the public key as Sign uses it.
+// It is public data (the Edwards form of the X25519 public key, with the
+// sign that the Montgomery u-coordinate lacks), so a signer that signs
+// often with one key may compute it once and use SignWithPublic.
+func PublicEdwards(priv *[PrivateKeySize]byte) [32]byte {
+	k := *priv
+	clamp(&k)
+	var a edwards25519.Scalar
+	if _, err := a.SetBytesWithClamping(k[:]); err != nil {
+		panic("xeddsa: internal error: " + err.Error())
+	}
+	clear(k[:])
+	var aPoint edwards25519.Point
+	aPoint.ScalarBaseMult(&a)
+	var out [32]byte
+	copy(out[:], aPoint.Bytes())
+	var zero edwards25519.Scalar
+	a.Set(&zero)
+	return out
+}
+
+// SignWithPublic is Sign with the signer's Edwards public key A given, as
+// PublicEdwards(priv) returns it, which saves a scalar multiplication. If
+// pub is not PublicEdwards(priv), the signature does not verify.
+func SignWithPublic(priv *[PrivateKeySize]byte, pub *[32]byte, random *[64]byte, msg ...[]byte) [SignatureSize]byte {
 	k := *priv
 	clamp(&k)
 
@@ -85,10 +115,7 @@ func Sign(priv *[PrivateKeySize]byte, random *[64]byte, msg ...[]byte) [Signatur
 	if _, err := a.SetBytesWithClamping(k[:]); err != nil {
 		panic("xeddsa: internal error: " + err.Error())
 	}
-	var aPoint edwards25519.Point
-	aPoint.ScalarBaseMult(&a)
-	var aBytes [32]byte
-	copy(aBytes[:], aPoint.Bytes())
+	aBytes := *pub
 	signBit := aBytes[31] & 0x80
 
 	// r = SHA-512(hash1 || k || M || Z) mod L.

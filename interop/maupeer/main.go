@@ -89,6 +89,9 @@ func classify(err error) (string, string) {
 		return pe.name, pe.msg
 	}
 	msg := err.Error()
+	if name, ok := classifySenderKey(err); ok {
+		return name, msg
+	}
 	switch {
 	case errors.Is(err, signalerror.ErrUntrustedIdentity):
 		return "untrusted_identity", msg
@@ -129,6 +132,7 @@ type stores struct {
 	identities map[addrKey]*identity.Key
 	preKeys    map[uint32]*record.PreKey
 	signed     map[uint32]*record.SignedPreKey
+	senderKeys map[senderKeyKey][]byte // senderkeys.go
 }
 
 func key(a *protocol.SignalAddress) addrKey { return addrKey{a.Name(), a.DeviceID()} }
@@ -399,7 +403,7 @@ func (p *peer) builder(a *protocol.SignalAddress) *session.Builder {
 func (p *peer) info(request) (result, error) {
 	return result{
 		"implementation": implementation, "version": version,
-		"commands": commands, "features": []string{"x3dh"}, "record_format": recordFormat,
+		"commands": commands, "features": []string{"x3dh", "sender_keys_whatsapp"}, "record_format": recordFormat,
 	}, nil
 }
 
@@ -811,7 +815,7 @@ func unsupported(cmd string) func(request) (result, error) {
 // panicName is the error name reported for a panic recovered while handling cmd.
 func panicName(cmd string) string {
 	switch cmd {
-	case "decrypt":
+	case "decrypt", "group_decrypt", "sender_key_process":
 		return "invalid_message"
 	case "session_import", "session_info", "session_export":
 		return "invalid_record"
@@ -853,6 +857,9 @@ func (p *peer) handle(line []byte) (reply map[string]any, quit bool) {
 		"session_import": p.sessionImport, "session_info": p.sessionInfo, "session_delete": p.sessionDelete,
 		"identity": p.identityCmd, "fingerprint": unsupported("fingerprint"),
 		"fingerprint_compare": unsupported("fingerprint_compare"),
+	}
+	for k, h := range p.senderKeyHandlers() {
+		handlers[k] = h
 	}
 	if cmd == "quit" {
 		return map[string]any{"id": id, "ok": true}, true

@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installSenderKeys, senderKeyError } from './senderkeys.mjs';
+import { installSealed } from './sealed.mjs';
 
 const PKG = '@signalapp/libsignal-client';
 const entry = resolve(process.argv[1] || '.');
@@ -591,7 +592,8 @@ const HANDLERS = {
   fingerprint: cmdFingerprint,
   fingerprint_compare: cmdFingerprintCompare,
 };
-installSenderKeys({ SC, HANDLERS, COMMANDS, FEATURES, requireParty, PeerError, bad, bytesParam, strParam, boolParam, intParam, hex, utf8OrNull });
+const { senderKeyStore } = installSenderKeys({ SC, HANDLERS, COMMANDS, FEATURES, requireParty, PeerError, bad, bytesParam, strParam, boolParam, intParam, hex, utf8OrNull });
+await installSealed({ SC, pkgMain, HANDLERS, COMMANDS, FEATURES, requireParty, PeerError, bad, bytesParam, strParam, intParam, hex, utf8OrNull, privKey, pubKey, peerAddress, senderKeyStore });
 
 // ---------------------------------------------------------------------------
 // Main loop

@@ -131,6 +131,8 @@ export function installSenderKeys(ctx) {
   });
   COMMANDS.push('sender_key_create', 'sender_key_process', 'group_encrypt', 'group_decrypt', 'sender_key_export', 'sender_key_import');
   FEATURES.push('sender_keys');
+  // For sealed.mjs: the current party's sender key store.
+  return { senderKeyStore: () => party().store };
 }
 
 // senderKeyError names libsignal's sender key errors as PEER.md does, or

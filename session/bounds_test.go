@@ -1,0 +1,181 @@
+package session_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/ratchet"
+	"github.com/ratchetlab/signal/session"
+)
+
+// forgedWhisper returns a version 4 SignalMessage with a fresh ratchet key,
+// the given counter and a random MAC: it costs a receiver everything up to
+// the MAC check on every state it tries.
+func forgedWhisper(tb testing.TB, counter uint32) session.Ciphertext {
+	tb.Helper()
+	priv, err := keys.GeneratePrivateKey()
+	require.NoError(tb, err)
+	b := []byte{0x44}
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, priv.PublicKey().Bytes())
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(counter))
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, 0)
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	b = protowire.AppendBytes(b, make([]byte, 32))
+	mac := make([]byte, 8)
+	_, _ = rand.Read(mac)
+	return session.Ciphertext{Type: session.WhisperType, Bytes: append(b, mac...)}
+}
+
+// manyStates gives bob a record for alice with a current state and
+// MaxArchivedStates archived ones, each set up by a PreKey message of
+// alice's; fat fills each with the most skipped keys a peer can make us
+// keep (MaxReceiverChains chains of MaxMessageKeys).
+func manyStates(tb testing.TB, fat bool) (alice, bob *party) {
+	tb.Helper()
+	ctx := context.Background()
+	alice = newParty(tb, "alice", 1, session.TrustOnFirstUse)
+	bob = newParty(tb, "bob", 2, session.TrustOnFirstUse)
+	for range session.MaxArchivedStates + 1 {
+		require.NoError(tb, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(tb, false, kem.Kyber1024)))
+		require.Equal(tb, "hi", bob.recv(tb, alice, alice.send(tb, bob, "hi")))
+		if fat {
+			fatten(tb, alice, bob)
+		}
+	}
+	rec, err := bob.store.LoadSession(ctx, alice.addr)
+	require.NoError(tb, err)
+	require.Equal(tb, session.MaxArchivedStates, rec.ArchivedStates())
+	return alice, bob
+}
+
+// fatten makes bob's current state for alice keep the most skipped keys
+// alice can make it keep: on each of MaxReceiverChains receiving chains,
+// alice skips MaxMessageKeys messages, then bob answers so that her next
+// message starts a new chain.
+func fatten(tb testing.TB, alice, bob *party) {
+	for range ratchet.MaxReceiverChains {
+		advance(tb, alice, bob, ratchet.MaxMessageKeys)
+		require.Equal(tb, "gap", bob.recv(tb, alice, alice.send(tb, bob, "gap")))
+		require.Equal(tb, "ok", alice.recv(tb, bob, bob.send(tb, alice, "ok")))
+	}
+}
+
+// BenchmarkForgedWhisper measures what one forged Whisper message (fresh
+// ratchet key, random MAC) costs a receiver whose record for the sender
+// holds 1 current and 40 archived states, for counters that make each
+// state run a DH step and up to MaxForwardJumps (25,000), MaxArchivedJump
+// (2,000) or no chain steps before the MAC check.
+func BenchmarkForgedWhisper(b *testing.B) {
+	alice, bob := manyStates(b, false)
+	for _, counter := range []uint32{ratchet.MaxForwardJumps, ratchet.MaxMessageKeys, 0} {
+		b.Run(fmt.Sprint("counter=", counter), func(b *testing.B) {
+			ctx := context.Background()
+			ct := forgedWhisper(b, counter)
+			cpu := meter(b)
+			for b.Loop() {
+				if _, err := bob.m.Decrypt(ctx, alice.addr, ct); err == nil {
+					b.Fatal("a forged message decrypted")
+				}
+			}
+			cpu.done()
+		})
+	}
+}
+
+// BenchmarkPinnedRecord measures the largest record one peer can make us
+// keep (41 states, each with as many skipped keys as the peer can make it
+// keep), reported as record-MiB, and the cost of an ordinary message while
+// that record is stored (it is decoded and encoded on every message).
+func BenchmarkPinnedRecord(b *testing.B) {
+	ctx := context.Background()
+	alice, bob := manyStates(b, true)
+	b.ReportMetric(float64(len(storedRecordOrNil(b, bob.store, alice.addr)))/(1<<20), "record-MiB")
+	msg := make([]byte, 100)
+	var queue []session.Ciphertext
+	cpu := meter(b)
+	for b.Loop() {
+		if len(queue) == 0 {
+			cpu.stop()
+			for range 64 {
+				queue = append(queue, alice.send(b, bob, string(msg)))
+			}
+			cpu.resume()
+		}
+		if _, err := bob.m.Decrypt(ctx, alice.addr, queue[0]); err != nil {
+			b.Fatal(err)
+		}
+		queue = queue[1:]
+	}
+	cpu.done()
+	b.ReportMetric(float64(len(storedRecordOrNil(b, bob.store, alice.addr)))/(1<<20), "record-MiB")
+}
+
+// A state keeps at most MaxArchivedSkippedKeys skipped keys once archived
+// (the newest): one peer can no longer make us keep 41 × 10,000 of them.
+func TestArchivedSkippedKeysBounded(t *testing.T) {
+	ctx := context.Background()
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(false))
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(false))
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	require.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
+	fatten(t, alice, bob)
+	// The newest skipped key: it must survive the archiving.
+	kept := alice.send(t, bob, "kept")
+	require.Equal(t, "after", bob.recv(t, alice, alice.send(t, bob, "after")))
+	rec, err := bob.store.LoadSession(ctx, alice.addr)
+	require.NoError(t, err)
+	require.Equal(t, (ratchet.MaxReceiverChains-1)*ratchet.MaxMessageKeys+1, rec.CurrentState().SkippedKeys())
+	fat := len(storedRecordOrNil(t, bob.store, alice.addr))
+	assert.Greater(t, fat, 300_000)
+
+	// A new session archives the fat state.
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	require.Equal(t, "new", bob.recv(t, alice, alice.send(t, bob, "new")))
+	b := storedRecordOrNil(t, bob.store, alice.addr)
+	assert.Less(t, len(b), 3000+session.MaxArchivedSkippedKeys*45, "archived state trimmed (was %d bytes)", fat)
+	// The newest skipped keys stay; the trial decryption finds the state.
+	assert.Equal(t, "kept", bob.recv(t, alice, kept))
+}
+
+// An archived state is tried only for a message at most MaxArchivedJump
+// ahead of its chain; nearer messages still decrypt, and once the state is
+// current again libsignal's MaxForwardJumps applies.
+func TestArchivedJumpBounded(t *testing.T) {
+	ctx := context.Background()
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	require.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
+	require.Equal(t, "ho", alice.recv(t, bob, bob.send(t, alice, "ho")))
+	near := alice.send(t, bob, "near") // counter 0 of a new chain
+	advance(t, alice, bob, session.MaxArchivedJump)
+	far := alice.send(t, bob, "far") // counter MaxArchivedJump+1
+
+	// A new session from another device of Alice's identity archives the old one at Bob.
+	alice2 := newParty(t, "alice", 1, session.TrustAll)
+	alice2.id = alice.id
+	st := session.NewMemoryStore(alice.id, 1, session.TrustAll)
+	m2, err := session.New(st.Stores())
+	require.NoError(t, err)
+	alice2.store, alice2.m = st, m2
+	require.NoError(t, alice2.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	require.Equal(t, "new", bob.recv(t, alice2, alice2.send(t, bob, "new")))
+
+	before := storedRecordOrNil(t, bob.store, alice.addr)
+	_, err = bob.m.Decrypt(ctx, alice.addr, far)
+	require.ErrorIs(t, err, session.ErrTooFarInFuture)
+	assert.Equal(t, before, storedRecordOrNil(t, bob.store, alice.addr))
+	assert.Equal(t, "near", bob.recv(t, alice, near), "the archived state decrypts, and is promoted")
+	assert.Equal(t, "far", bob.recv(t, alice, far), "a current state may jump MaxForwardJumps")
+}

@@ -1,0 +1,64 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratchetlab/signal/senderkey"
+	"github.com/ratchetlab/signal/session"
+)
+
+// TestMemoryAtomicSenderKeys checks that sender key records written inside
+// a MemoryStore transaction are applied only when it commits, and that the
+// transaction reads its own writes.
+func TestMemoryAtomicSenderKeys(t *testing.T) {
+	ctx := context.Background()
+	alice, _, aliceAddr := groupCipher(t, "alice")
+	_, bobStore, _ := groupCipher(t, "bob")
+	id, err := senderkey.NewDistributionID()
+	require.NoError(t, err)
+	d, err := alice.CreateDistributionMessage(ctx, id)
+	require.NoError(t, err)
+	skdm, err := d.MarshalBinary()
+	require.NoError(t, err)
+	ct, err := alice.Encrypt(ctx, id, []byte("in a transaction"))
+	require.NoError(t, err)
+
+	errAbort := errors.New("handler failed")
+	run := func(fail bool) error {
+		return bobStore.Atomic(ctx, aliceAddr, func(ctx context.Context, tx session.Stores) error {
+			g := session.NewGroupCipher(tx.SenderKeys, session.Address{Name: "bob", DeviceID: 1})
+			if _, err := g.ProcessDistributionMessage(ctx, aliceAddr, skdm); err != nil {
+				return err
+			}
+			pt, _, err := g.Decrypt(ctx, aliceAddr, ct)
+			if err != nil {
+				return err
+			}
+			assert.Equal(t, "in a transaction", string(pt))
+			if fail {
+				return errAbort
+			}
+			return nil
+		})
+	}
+
+	require.ErrorIs(t, run(true), errAbort)
+	rec, err := bobStore.LoadSenderKey(ctx, aliceAddr, id)
+	require.NoError(t, err)
+	assert.Nil(t, rec, "an abandoned transaction left a sender key record")
+
+	require.NoError(t, run(false))
+	rec, err = bobStore.LoadSenderKey(ctx, aliceAddr, id)
+	require.NoError(t, err)
+	require.NotNil(t, rec, "a committed transaction stored no sender key record")
+
+	// The message was consumed by the committed transaction.
+	bob := session.NewGroupCipher(bobStore, session.Address{Name: "bob", DeviceID: 1})
+	_, _, err = bob.Decrypt(ctx, aliceAddr, ct)
+	assert.Error(t, err, "a message decrypted in a committed transaction decrypted again")
+}
