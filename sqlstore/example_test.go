@@ -64,18 +64,14 @@ func Example() {
 	ct, err := alice.Encrypt(ctx, bob, []byte("Hello Bob"))
 	check(err)
 
-	// Bob decrypts and saves in one transaction.
+	// Bob decrypts and saves in one transaction: Receive runs the handler
+	// inside the store's transaction (Atomic), whose *sql.Tx the handler
+	// gets from its ctx.
+	bobManager, err := session.New(store.Stores())
+	check(err)
 	from := session.Address{Name: "alice", DeviceID: 1}
-	err = store.Atomic(ctx, from, func(ctx context.Context, tx session.Stores) error {
-		m, err := session.New(tx)
-		if err != nil {
-			return err
-		}
-		pt, err := m.Decrypt(ctx, from, ct)
-		if err != nil {
-			return err
-		}
-		_, err = sqlstore.Tx(ctx).ExecContext(ctx, "INSERT INTO inbox VALUES ($1, $2)", from.String(), string(pt))
+	err = bobManager.Receive(ctx, from, ct, func(ctx context.Context, plaintext []byte) error {
+		_, err := sqlstore.Tx(ctx).ExecContext(ctx, "INSERT INTO inbox VALUES ($1, $2)", from.String(), string(plaintext))
 		return err
 	})
 	check(err)

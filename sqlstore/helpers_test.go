@@ -157,35 +157,25 @@ func newAlice(t testing.TB, k *bobKeys, i int) *session.Manager {
 	return m
 }
 
-// receive decrypts ct from a peer and runs handle with the plaintext in
-// one transaction of s: the session advances if and only if handle
-// succeeds.
+// receive decrypts ct from a peer with Manager.Receive over s: handle
+// runs with the plaintext inside the transaction (Atomic) that advances
+// the session, which commits if and only if handle succeeds.
 func receive(ctx context.Context, s *sqlstore.Store, from session.Address, ct session.Ciphertext, handle func(ctx context.Context, pt []byte) error) error {
-	return s.Atomic(ctx, from, func(ctx context.Context, tx session.Stores) error {
-		m, err := session.New(tx)
-		if err != nil {
-			return err
-		}
-		pt, err := m.Decrypt(ctx, from, ct)
-		if err != nil {
-			return err
-		}
-		return handle(ctx, pt)
-	})
+	m, err := session.New(s.Stores())
+	if err != nil {
+		return err
+	}
+	return m.Receive(ctx, from, ct, handle)
 }
 
-// send encrypts from s to a peer in one transaction.
+// send encrypts from s to a peer; the Manager commits the advanced
+// sending chain (through Atomic) before it returns the ciphertext.
 func send(ctx context.Context, s *sqlstore.Store, to session.Address, pt []byte) (session.Ciphertext, error) {
-	var ct session.Ciphertext
-	err := s.Atomic(ctx, to, func(ctx context.Context, tx session.Stores) error {
-		m, err := session.New(tx)
-		if err != nil {
-			return err
-		}
-		ct, err = m.Encrypt(ctx, to, pt)
-		return err
-	})
-	return ct, err
+	m, err := session.New(s.Stores())
+	if err != nil {
+		return session.Ciphertext{}, err
+	}
+	return m.Encrypt(ctx, to, pt)
 }
 
 // messagesTable is the application's table in the tests.
