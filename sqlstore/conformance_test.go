@@ -344,18 +344,27 @@ func TestCorruptRows(t *testing.T) {
 		more, err := prekey.GeneratePreKeys(500, 1)
 		require.NoError(t, err)
 		require.NoError(t, st.PreKeys.StorePreKey(ctx, more[0]))
+		bad := []byte{0x0a, 0xff, 0x01}
+		_, err = s.DB().Exec("UPDATE sessions SET record = $1", bad)
+		require.NoError(t, err)
+		_, err = st.Sessions.LoadSession(ctx, aliceAddr)
+		require.ErrorIs(t, err, session.ErrInvalidRecord)
+		err = receive(ctx, s, aliceAddr, session.Ciphertext{Type: c.msgs[0].Type, Bytes: c.msgs[0].Bytes}, saveMessage("alice"))
+		require.ErrorIs(t, err, session.ErrCorruptState)
+		var b []byte
+		require.NoError(t, s.DB().QueryRow("SELECT record FROM sessions").Scan(&b))
+		require.Equal(t, bad, b, "unchanged")
+		require.Equal(t, 0, countMessages(t, s, "alice", c.msgs[0].Seq))
+
 		for _, q := range []string{
-			"UPDATE sessions SET record = $1",
 			"UPDATE pre_keys SET record = $1",
 			"UPDATE signed_pre_keys SET record = $1",
 			"UPDATE kyber_pre_keys SET record = $1",
 			"UPDATE identities SET public_key = $1",
 		} {
-			_, err := s.DB().Exec(q, []byte{0x0a, 0xff, 0x01})
+			_, err := s.DB().Exec(q, bad)
 			require.NoError(t, err, q)
 		}
-		_, err = st.Sessions.LoadSession(ctx, aliceAddr)
-		require.Error(t, err)
 		_, err = st.PreKeys.LoadPreKey(ctx, more[0].ID())
 		require.Error(t, err)
 		require.NotErrorIs(t, err, session.ErrInvalidPreKeyID)
@@ -365,12 +374,5 @@ func TestCorruptRows(t *testing.T) {
 		require.Error(t, err)
 		_, _, err = st.Identity.Identity(ctx, aliceAddr)
 		require.Error(t, err)
-
-		err = receive(ctx, s, aliceAddr, session.Ciphertext{Type: c.msgs[0].Type, Bytes: c.msgs[0].Bytes}, saveMessage("alice"))
-		require.Error(t, err)
-		var b []byte
-		require.NoError(t, s.DB().QueryRow("SELECT record FROM sessions").Scan(&b))
-		require.Equal(t, []byte{0x0a, 0xff, 0x01}, b, "unchanged")
-		require.Equal(t, 0, countMessages(t, s, "alice", c.msgs[0].Seq))
 	})
 }
