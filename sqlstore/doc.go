@@ -28,8 +28,19 @@
 // Store.Atomic runs a function with stores whose writes commit together;
 // the context passed to it carries the *sql.Tx (see Tx), so that an
 // application saves its own rows, such as a received message, in the same
-// transaction as the advanced session. A function that fails with a
-// transient error (SQLITE_BUSY, a PostgreSQL serialization failure or
+// transaction as the advanced session. A session.Manager over
+// Store.Stores uses it for every operation: Manager.Receive runs its
+// handler inside the transaction, so the message is saved if and only if
+// the session advances, and Manager.Encrypt commits the advanced sending
+// chain before it returns the ciphertext:
+//
+//	m, _ := session.New(store.Stores())
+//	err := m.Receive(ctx, from, ct, func(ctx context.Context, pt []byte) error {
+//		_, err := sqlstore.Tx(ctx).ExecContext(ctx, "INSERT INTO inbox VALUES ($1, $2)", from.String(), pt)
+//		return err
+//	})
+//
+// A function that fails with a transient error (SQLITE_BUSY, a PostgreSQL serialization failure or
 // deadlock, or any error with a Temporary() bool method that reports true)
 // is run again in a new transaction, a bounded number of times.
 //
