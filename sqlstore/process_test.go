@@ -25,7 +25,7 @@ import (
 // Environment of the child processes that TestMain runs instead of the
 // tests.
 const (
-	childEnv  = "SQLSTORE_TEST_CHILD" // "receive"
+	childEnv  = "SQLSTORE_TEST_CHILD" // "receive" or "send"
 	driverEnv = "SQLSTORE_TEST_DRIVER"
 	dbEnv     = "SQLSTORE_TEST_DB"
 	streamEnv = "SQLSTORE_TEST_STREAM"
@@ -33,8 +33,12 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "receive" {
-		if err := childReceive(); err != nil {
+	if mode := os.Getenv(childEnv); mode != "" {
+		run := childReceive
+		if mode == "send" {
+			run = childSend
+		}
+		if err := run(); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(2)
 		}
@@ -100,6 +104,37 @@ func childReceive() error {
 		out.Flush()
 	}
 	return nil
+}
+
+// sendCount is how many messages the sending child sends.
+const sendCount = 200
+
+// childSend sends sendCount messages to alice, each as soon as there is a
+// session, and writes them to the stream file $SQLSTORE_TEST_STREAM.
+func childSend() error {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, os.Getenv(driverEnv), os.Getenv(dbEnv))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var out []byte
+	for i := 0; i < sendCount; {
+		ct, err := send(ctx, s, aliceAddr, body(i))
+		if errors.Is(err, session.ErrNoSession) {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("send %d: %w", i, err)
+		}
+		out = binary.BigEndian.AppendUint32(out, uint32(i))
+		out = append(out, byte(ct.Type))
+		out = binary.BigEndian.AppendUint32(out, uint32(len(ct.Bytes)))
+		out = append(out, ct.Bytes...)
+		i++
+	}
+	return os.WriteFile(os.Getenv(streamEnv), out, 0o600)
 }
 
 // conversation is Alice's side and the messages she sent Bob.
@@ -212,8 +247,12 @@ func (c *conversation) finish(t testing.TB, s *sqlstore.Store, delivered []deliv
 
 // child starts this test binary as a receiving child process.
 func child(t testing.TB, tg target, stream, ack string) *exec.Cmd {
+	return childMode(t, "receive", tg, stream, ack)
+}
+
+func childMode(t testing.TB, mode string, tg target, stream, ack string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=receive", driverEnv+"="+tg.driver, dbEnv+"="+tg.dsn,
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, driverEnv+"="+tg.driver, dbEnv+"="+tg.dsn,
 		streamEnv+"="+stream, ackEnv+"="+ack,
 		// The race detector's default is to sleep a second at exit.
 		"GORACE=atexit_sleep_ms=0")
@@ -323,8 +362,11 @@ func TestCrashRecovery(t *testing.T) {
 // would: each message goes to one random process, one in ten to a second
 // one as well (a redelivery), and each process receives its share in
 // stream order. The first messages are PreKey messages, so the processes
-// also race to set up the session. Every message must be saved exactly
-// once, no process may fail to decrypt, and the conversation continues.
+// also race to set up the session. A fifth process sends Alice 200
+// messages meanwhile (each as soon as the session exists), advancing the
+// same session record. Every message must be saved exactly once, no
+// process may fail to decrypt, Alice must read all 200 messages in order,
+// and the conversation continues.
 func TestConcurrentProcesses(t *testing.T) {
 	forEachDB(t, func(t *testing.T, tg target) {
 		const n, procs = 800, 4
@@ -346,11 +388,13 @@ func TestConcurrentProcesses(t *testing.T) {
 		dir := t.TempDir()
 		var cmds []*exec.Cmd
 		for i, share := range shares {
-			streamFile := filepath.Join(dir, fmt.Sprintf("stream%d.json", i))
+			streamFile := filepath.Join(dir, fmt.Sprintf("stream%d", i))
 			writeStream(t, streamFile, share)
 			cmd := child(t, tg, streamFile, filepath.Join(dir, fmt.Sprintf("ack%d", i)))
 			cmds = append(cmds, cmd)
 		}
+		sent := filepath.Join(dir, "sent")
+		cmds = append(cmds, childMode(t, "send", tg, sent, ""))
 		start := time.Now()
 		for _, cmd := range cmds {
 			require.NoError(t, cmd.Start())
@@ -358,7 +402,17 @@ func TestConcurrentProcesses(t *testing.T) {
 		for i, cmd := range cmds {
 			require.NoError(t, cmd.Wait(), "process %d", i)
 		}
-		t.Logf("%s: %d messages to %d processes, %v", tg.name, len(stream), procs, time.Since(start))
+		t.Logf("%s: %d messages to %d processes, %d sent by a fifth, %v", tg.name, len(stream), procs, sendCount, time.Since(start))
+		b, err := os.ReadFile(sent)
+		require.NoError(t, err)
+		replies, err := decodeStream(b)
+		require.NoError(t, err)
+		require.Len(t, replies, sendCount)
+		for i, d := range replies {
+			pt, err := c.alice.Decrypt(context.Background(), bobAddr, session.Ciphertext{Type: d.Type, Bytes: d.Bytes})
+			require.NoError(t, err, "Bob's message %d", i)
+			require.Equal(t, body(i), pt)
+		}
 		c.finish(t, s, stream, dropped, 0)
 	})
 }
