@@ -251,7 +251,9 @@ func (s *Store) atomicOnce(ctx context.Context, addr session.Address, fn func(ct
 	}
 	defer tx.Rollback()
 	if s.d.postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", addressLockKey(addr)); err != nil {
+		// Mixing in the schema keeps accounts kept in different schemas of
+		// one database from waiting for each other.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1::bigint # hashtextextended(current_schema(), 0))", addressLockKey(addr)); err != nil {
 			return err
 		}
 	}
