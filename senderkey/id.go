@@ -59,10 +59,6 @@ const (
 	MaxStates = 5
 )
 
-// versionByte is 0x33: message version 3 in the high nibble and the current
-// version 3 in the low one.
-const versionByte = Version<<4 | Version
-
 // DistributionID names a group's sender key: a UUID, in its 16-byte form.
 type DistributionID [16]byte
 
