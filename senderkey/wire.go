@@ -129,4 +129,3 @@ func varintFieldSize(num protowire.Number, v uint32) int {
 func bytesFieldSize(num protowire.Number, n int) int {
 	return protowire.SizeTag(num) + protowire.SizeBytes(n)
 }
-
