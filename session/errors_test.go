@@ -122,15 +122,24 @@ func TestCorruptSPQRState(t *testing.T) {
 	assert.Equal(t, "two", alice.recv(t, bob, bob.send(t, alice, "two")))
 	b := storedRecordOrNil(t, bob.store, alice.addr)
 	found := false
-	storeEncoded(t, bob.store, alice.addr, editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
+	corrupt := editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
 		if num == 15 { // pq_ratchet_state
 			found = true
 			return []byte{0xff, 0xff, 0xff}, true
 		}
 		return v, true
-	}))
+	})
 	require.True(t, found, "the state runs SPQR")
-	_, err := bob.m.Decrypt(ctx, alice.addr, alice.send(t, bob, "three"))
+	// The SPQR state is decoded when the record is, so the store itself
+	// reports the damage; the Manager must call it ErrCorruptState.
+	_, err := session.ParseRecord(corrupt)
+	require.ErrorIs(t, err, ratchet.ErrInvalidState)
+	st := bob.store.Stores()
+	st.Atomic = nil
+	st.Sessions = rawSessions{st.Sessions, corrupt}
+	m, err := session.New(st, session.WithSPQR(true))
+	require.NoError(t, err)
+	_, err = m.Decrypt(ctx, alice.addr, alice.send(t, bob, "three"))
 	require.ErrorIs(t, err, session.ErrCorruptState)
 	require.ErrorIs(t, err, ratchet.ErrInvalidState)
 	require.NotErrorIs(t, err, session.ErrDecryption)
@@ -317,6 +326,17 @@ func TestFormatHidesKeys(t *testing.T) {
 
 // corruptSessions returns a record that does not parse, as a store whose
 // data went bad would.
+// rawSessions loads every record from the bytes b, as a store holding
+// those bytes would.
+type rawSessions struct {
+	session.SessionStore
+	b []byte
+}
+
+func (r rawSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {
+	return session.ParseRecord(r.b)
+}
+
 type corruptSessions struct{ session.SessionStore }
 
 func (corruptSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {
