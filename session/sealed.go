@@ -107,40 +107,13 @@ type SealedMessage struct {
 // Steps 1 to 3 change nothing, and step 4 stores nothing unless it
 // succeeds, so a failed SealedDecrypt leaves every session as it was.
 func (m *Manager) SealedDecrypt(ctx context.Context, msg []byte, opts SealedDecryptOptions) (*SealedMessage, error) {
-	us, err := m.stores.Identity.IdentityKeyPair(ctx)
+	sm, c, err := m.openSealed(ctx, msg, opts)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sealed.Open(us, msg)
-	if err != nil {
-		return nil, err
-	}
-	cert := c.Sender()
-	at := opts.Time
-	if at.IsZero() {
-		at = m.now()
-	}
-	if err := cert.Validate(opts.TrustRoots, at); err != nil {
-		return nil, err
-	}
-	local := opts.Local
-	if local == (Address{}) && m.hasLocal {
-		local = m.local
-	}
-	e164, hasE164 := cert.SenderE164()
-	isLocal := local.Name != "" && local.Name == cert.SenderUUID() ||
-		opts.LocalE164 != "" && hasE164 && opts.LocalE164 == e164
-	if isLocal && cert.SenderDevice() == local.DeviceID {
-		return nil, ErrSealedSelfSend
-	}
-	sender := Address{Name: cert.SenderUUID(), DeviceID: cert.SenderDevice()}
-	var pt []byte
-	var dist senderkey.DistributionID
 	switch c.Type() {
-	case sealed.PreKeyType:
-		pt, err = m.Decrypt(ctx, sender, Ciphertext{Type: PreKeyType, Bytes: c.Contents()})
-	case sealed.WhisperType:
-		pt, err = m.Decrypt(ctx, sender, Ciphertext{Type: WhisperType, Bytes: c.Contents()})
+	case sealed.PreKeyType, sealed.WhisperType:
+		sm.Plaintext, err = m.Decrypt(ctx, sm.Sender, innerCiphertext(c))
 	case sealed.SenderKeyType:
 		g := opts.Groups
 		if g == nil {
@@ -150,24 +123,72 @@ func (m *Manager) SealedDecrypt(ctx context.Context, msg []byte, opts SealedDecr
 			}
 			g = gc
 		}
-		pt, dist, err = g.Decrypt(ctx, sender, c.Contents())
+		sm.Plaintext, sm.DistributionID, err = g.Decrypt(ctx, sm.Sender, c.Contents())
 	case sealed.PlaintextType:
-		b := c.Contents()
-		if len(b) == 0 || b[0] != plaintextContentID {
-			return nil, ErrInvalidPlaintextContent
-		}
-		pt = append([]byte(nil), b[1:]...)
+		sm.Plaintext, err = plaintextContent(c.Contents())
 	default:
-		return nil, fmt.Errorf("%w: inner type %d", ErrUnknownMessageType, c.Type())
+		err = fmt.Errorf("%w: inner type %d", ErrUnknownMessageType, c.Type())
 	}
 	if err != nil {
 		return nil, err
 	}
+	return sm, nil
+}
+
+// openSealed does the steps of SealedDecrypt that change nothing: it opens
+// the envelope with our identity key, validates the sender certificate and
+// refuses a self-send. The returned message has every field but Plaintext
+// and DistributionID.
+func (m *Manager) openSealed(ctx context.Context, msg []byte, opts SealedDecryptOptions) (*SealedMessage, *sealed.Content, error) {
+	us, err := m.stores.Identity.IdentityKeyPair(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := sealed.Open(us, msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert := c.Sender()
+	at := opts.Time
+	if at.IsZero() {
+		at = m.now()
+	}
+	if err := cert.Validate(opts.TrustRoots, at); err != nil {
+		return nil, nil, err
+	}
+	local := opts.Local
+	if local == (Address{}) && m.hasLocal {
+		local = m.local
+	}
+	e164, hasE164 := cert.SenderE164()
+	isLocal := local.Name != "" && local.Name == cert.SenderUUID() ||
+		opts.LocalE164 != "" && hasE164 && opts.LocalE164 == e164
+	if isLocal && cert.SenderDevice() == local.DeviceID {
+		return nil, nil, ErrSealedSelfSend
+	}
 	return &SealedMessage{
-		Sender: sender, SenderE164: e164, HasE164: hasE164, SenderKey: cert.Key(), Certificate: cert,
-		Type: c.Type(), ContentHint: c.ContentHint(), GroupID: c.GroupID(), DistributionID: dist, Inner: c.Contents(),
-		Plaintext: pt, Version: sealed.Version(msg),
-	}, nil
+		Sender:     Address{Name: cert.SenderUUID(), DeviceID: cert.SenderDevice()},
+		SenderE164: e164, HasE164: hasE164, SenderKey: cert.Key(), Certificate: cert,
+		Type: c.Type(), ContentHint: c.ContentHint(), GroupID: c.GroupID(), Inner: c.Contents(),
+		Version: sealed.Version(msg),
+	}, c, nil
+}
+
+// innerCiphertext is the 1:1 message inside a sealed message of type
+// PreKey or Whisper.
+func innerCiphertext(c *sealed.Content) Ciphertext {
+	if c.Type() == sealed.PreKeyType {
+		return Ciphertext{Type: PreKeyType, Bytes: c.Contents()}
+	}
+	return Ciphertext{Type: WhisperType, Bytes: c.Contents()}
+}
+
+// plaintextContent returns the body of a PlaintextContent inner message.
+func plaintextContent(b []byte) ([]byte, error) {
+	if len(b) == 0 || b[0] != plaintextContentID {
+		return nil, ErrInvalidPlaintextContent
+	}
+	return append([]byte(nil), b[1:]...), nil
 }
 
 // SealedEncrypt encrypts plaintext for a peer with the 1:1 session (as

@@ -1,0 +1,149 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/prekey"
+	"github.com/ratchetlab/signal/sealed"
+	"github.com/ratchetlab/signal/senderkey"
+	"github.com/ratchetlab/signal/session"
+)
+
+// TestSealedReceive checks SealedReceive's guarantee for 1:1 and group
+// inner messages, with and without Atomic stores: a failing handler leaves
+// the message decryptable, a succeeding one consumes it.
+func TestSealedReceive(t *testing.T) {
+	for _, atomic := range []bool{true, false} {
+		name := "atomic"
+		if !atomic {
+			name = "no-atomic"
+		}
+		t.Run(name, func(t *testing.T) { testSealedReceive(t, atomic) })
+	}
+}
+
+func testSealedReceive(t *testing.T, atomic bool) {
+	ctx := context.Background()
+	gen := func() *keys.PrivateKey {
+		k, err := keys.GeneratePrivateKey()
+		require.NoError(t, err)
+		return k
+	}
+	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
+	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
+	aliceID, bobID := gen(), gen()
+	aliceSt := session.NewMemoryStore(aliceID, 11, session.TrustAll)
+	bobSt := session.NewMemoryStore(bobID, 22, session.TrustAll)
+	alice, err := session.New(aliceSt.Stores(), session.WithLocalAddress(aliceAddr))
+	require.NoError(t, err)
+	bobStores := bobSt.Stores()
+	if !atomic {
+		bobStores.Atomic = nil
+	}
+	bob, err := session.New(bobStores, session.WithLocalAddress(bobAddr))
+	require.NoError(t, err)
+
+	now := time.Now()
+	spkPriv := gen()
+	sig, err := bobID.Sign(spkPriv.PublicKey().Bytes())
+	require.NoError(t, err)
+	spk := prekey.NewSignedPreKeyRecord(1, spkPriv, sig, now)
+	require.NoError(t, bobSt.StoreSignedPreKey(ctx, spk))
+	ksk, err := kem.GenerateKey(kem.Kyber1024)
+	require.NoError(t, err)
+	ksig, err := bobID.Sign(ksk.PublicKey().Bytes())
+	require.NoError(t, err)
+	kpk := prekey.NewKyberPreKeyRecord(1, ksk, ksig, now)
+	require.NoError(t, bobSt.StoreKyberPreKey(ctx, kpk))
+	b, err := prekey.NewBundle(22, 2, bobID.PublicKey(), spk, nil, kpk)
+	require.NoError(t, err)
+	require.NoError(t, alice.ProcessBundle(ctx, bobAddr, b))
+
+	root, serverKey := gen(), gen()
+	server, err := sealed.NewServerCertificate(1, serverKey.PublicKey(), root)
+	require.NoError(t, err)
+	cert, err := sealed.NewSenderCertificate(sealed.SenderInfo{UUID: aliceAddr.Name, Device: 1, Key: aliceID.PublicKey(),
+		Expires: uint64(now.Add(time.Hour).UnixMilli())}, server, serverKey)
+	require.NoError(t, err)
+	opts := session.SealedDecryptOptions{TrustRoots: []keys.PublicKey{root.PublicKey()}, Time: now}
+
+	errHandler := errors.New("handler failed")
+	receive := func(env []byte, fail bool) (*session.SealedMessage, error) {
+		var got *session.SealedMessage
+		err := bob.SealedReceive(ctx, env, opts, func(_ context.Context, sm *session.SealedMessage) error {
+			got = sm
+			if fail {
+				return errHandler
+			}
+			return nil
+		})
+		return got, err
+	}
+
+	// 1:1: a PreKey message (the first one: a failed handler must keep
+	// the pre-keys and the session untouched).
+	env, _, err := alice.SealedEncrypt(ctx, bobAddr, cert, []byte("one to one"), sealed.HintDefault, nil)
+	require.NoError(t, err)
+	got, err := receive(env, true)
+	require.ErrorIs(t, err, errHandler)
+	require.NotNil(t, got)
+	assert.Equal(t, "one to one", string(got.Plaintext))
+	assert.Nil(t, recordBytes(t, bobSt, aliceAddr), "a failed handler stored a session")
+	got, err = receive(env, false)
+	require.NoError(t, err)
+	assert.Equal(t, "one to one", string(got.Plaintext))
+	assert.Equal(t, aliceAddr, got.Sender)
+	_, err = receive(env, false)
+	assert.ErrorIs(t, err, session.ErrDuplicateMessage)
+
+	// Group: Alice's SKDM reaches Bob (over the 1:1 session in a real
+	// client), then a sealed sender key message.
+	ag, err := alice.Groups()
+	require.NoError(t, err)
+	bg, err := bob.Groups()
+	require.NoError(t, err)
+	dist, err := senderkey.NewDistributionID()
+	require.NoError(t, err)
+	d, err := ag.CreateDistributionMessage(ctx, dist)
+	require.NoError(t, err)
+	skdm, err := d.MarshalBinary()
+	require.NoError(t, err)
+	_, err = bg.ProcessDistributionMessage(ctx, aliceAddr, skdm)
+	require.NoError(t, err)
+	before, err := bobSt.LoadSenderKey(ctx, aliceAddr, dist)
+	require.NoError(t, err)
+	beforeBytes, err := before.MarshalBinary()
+	require.NoError(t, err)
+
+	skm, err := ag.Encrypt(ctx, dist, []byte("to the group"))
+	require.NoError(t, err)
+	content, err := sealed.NewContent(sealed.SenderKeyType, cert, skm, sealed.HintResendable, []byte("group"))
+	require.NoError(t, err)
+	env, err = alice.SealContent(ctx, bobAddr, content)
+	require.NoError(t, err)
+
+	got, err = receive(env, true)
+	require.ErrorIs(t, err, errHandler)
+	assert.Equal(t, "to the group", string(got.Plaintext))
+	after, err := bobSt.LoadSenderKey(ctx, aliceAddr, dist)
+	require.NoError(t, err)
+	afterBytes, err := after.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, beforeBytes, afterBytes, "a failed handler advanced the sender key record")
+
+	got, err = receive(env, false)
+	require.NoError(t, err)
+	assert.Equal(t, "to the group", string(got.Plaintext))
+	assert.Equal(t, dist, got.DistributionID)
+	assert.Equal(t, []byte("group"), got.GroupID)
+	_, err = receive(env, false)
+	assert.ErrorIs(t, err, senderkey.ErrDuplicateMessage)
+}
