@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func randBytes(r *rand.Rand, n int) []byte {

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // protoFields returns the last value of each length-delimited or varint

@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/pqxdh"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 var kemTypes = []kem.Type{kem.Kyber1024, kem.MLKEM1024}

@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // The transcript tests play Bob in the conversations recorded from

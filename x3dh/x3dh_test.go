@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/keys"
-	"github.com/ratchetlab/signal/testvectors"
 	"github.com/ratchetlab/signal/x3dh"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/internal/xeddsa"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // publicKey derives the X25519 public key of priv with crypto/ecdh, which
