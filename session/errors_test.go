@@ -112,7 +112,8 @@ func storeEncoded(t *testing.T, st *session.MemoryStore, addr session.Address, b
 }
 
 // An SPQR state of ours that does not parse is ErrCorruptState (retrying
-// cannot help), not ErrDecryption as it used to be.
+// cannot help), not ErrDecryption as it used to be. The SPQR state is
+// decoded when the record is parsed, so the corruption shows at load.
 func TestCorruptSPQRState(t *testing.T) {
 	ctx := context.Background()
 	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(true))
@@ -122,18 +123,39 @@ func TestCorruptSPQRState(t *testing.T) {
 	assert.Equal(t, "two", alice.recv(t, bob, bob.send(t, alice, "two")))
 	b := storedRecordOrNil(t, bob.store, alice.addr)
 	found := false
-	storeEncoded(t, bob.store, alice.addr, editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
+	corrupt := editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
 		if num == 15 { // pq_ratchet_state
 			found = true
 			return []byte{0xff, 0xff, 0xff}, true
 		}
 		return v, true
-	}))
+	})
 	require.True(t, found, "the state runs SPQR")
-	_, err := bob.m.Decrypt(ctx, alice.addr, alice.send(t, bob, "three"))
+	_, err := session.ParseRecord(corrupt)
+	require.ErrorIs(t, err, session.ErrInvalidRecord)
+	require.ErrorIs(t, err, ratchet.ErrInvalidState)
+
+	st := bob.store.Stores()
+	st.Atomic = nil
+	st.Sessions = rawSessions{st.Sessions, corrupt}
+	m, err := session.New(st, session.WithSPQR(true))
+	require.NoError(t, err)
+	ct := alice.send(t, bob, "three")
+	_, err = m.Decrypt(ctx, alice.addr, ct)
 	require.ErrorIs(t, err, session.ErrCorruptState)
 	require.ErrorIs(t, err, ratchet.ErrInvalidState)
 	require.NotErrorIs(t, err, session.ErrDecryption)
+}
+
+// rawSessions loads every session from the encoding b, as a store keeping
+// serialized records does.
+type rawSessions struct {
+	session.SessionStore
+	b []byte
+}
+
+func (s rawSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {
+	return session.ParseRecord(s.b)
 }
 
 // A current state without a sending chain is not a session: Encrypt says
