@@ -98,7 +98,7 @@ func TestStorageRecordsWithEmptyKeys(t *testing.T) {
 }
 
 // TestRecordEncodingLayout checks the encodings of records built from
-// libsignal's transcript keys against the byte layout of PROTOCOL.md §6,
+// libsignal's transcript keys against the byte layout of libsignal rust/protocol/src/proto/storage.proto,
 // written out by hand: tags 08 (id), 12 (public), 1a (private), 22
 // (signature), 29 (timestamp, fixed64 little-endian).
 func TestRecordEncodingLayout(t *testing.T) {

@@ -7,13 +7,13 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// The state encoding of SPQR.md §10: the protobuf message
+// The state encoding of spqr src/proto/pq_ratchet.proto: the protobuf message
 // signal.proto.pq_ratchet.PqRatchetState, written here field by field with
 // protowire in the same order and with the same proto3 default omission as
 // spqr's prost code, so that a state written by Signal's implementation
 // re-encodes byte for byte. The empty byte string is the V0 state.
 
-// stateKind is the V1State oneof tag (SPQR.md §5).
+// stateKind is the V1State oneof tag (spqr src/v1/chunked/states.rs).
 type stateKind uint8
 
 // The eleven states of the chunked ML-KEM Braid.
