@@ -22,9 +22,10 @@ import (
 // ErrDuplicateMessage, ErrTooFarInFuture, ErrModeMismatch, ErrCorruptState,
 // ErrNoSession, an *UntrustedIdentityError, a *PreKeyIDError
 // (ErrInvalidPreKeyID), ErrReusedBaseKey, ErrKeyAgreement,
-// ratchet.ErrMalformedMessage and friends for a message that does not
-// parse, and the stores' own errors, which leave everything as it was: a
-// retry after a failed store write decrypts the message again.
+// ErrMalformedMessage, ErrMessageTooShort or ErrInvalidVersion for a
+// message that does not parse, and the stores' own errors, which leave
+// everything as it was: a retry after a failed store write decrypts the
+// message again.
 func (m *Manager) Decrypt(ctx context.Context, addr Address, ct Ciphertext) ([]byte, error) {
 	var out []byte
 	err := m.receive(ctx, addr, ct, func(_ context.Context, pt []byte) error {
