@@ -11,10 +11,10 @@ import (
 	"go.mau.fi/libsignal/protocol"
 	"go.mau.fi/libsignal/state/record"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/session"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // TestWorkloads checks that every workload the benchmarks time does what

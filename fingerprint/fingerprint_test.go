@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/keys"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func unhex(t testing.TB, s string) []byte {

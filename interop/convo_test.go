@@ -425,7 +425,7 @@ func (c *Convo) checkWire(s, o *party, ct []byte, typ int64) error {
 		return fmt.Errorf("classical session, but pq_ratchet (field 5) is present: %x", pq)
 	}
 	if c.SPQR {
-		// SPQR.md §7: 0x01 || varint epoch || varint index || type || ...
+		// spqr src/v1/chunked/states/serialize.rs: 0x01 || varint epoch || varint index || type || ...
 		epoch, n := binary.Uvarint(pq[1:])
 		if n <= 0 || epoch < 1 {
 			return fmt.Errorf("pq_ratchet %x: bad epoch", pq)

@@ -18,7 +18,7 @@ import (
 const callTimeout = 60 * time.Second
 
 // Peer is one running peer process speaking the JSON-lines protocol of
-// shared/PEER.md.
+// PEER.md.
 type Peer struct {
 	Spec *PeerSpec
 	// Timeout bounds each round trip (default callTimeout).

@@ -96,7 +96,7 @@ var mauIssues = []KnownIssue{{
 	ID: "mau-mac-version-byte",
 	Note: "go.mau.fi/libsignal v0.2.1 verifies a SignalMessage MAC over a re-serialization that starts with " +
 		"the byte '3' (0x33), not over the bytes received; libsignal writes 0x34 for version-3 messages " +
-		"(PROTOCOL.md: low nibble = current version 4), so every such message fails its MAC check there " +
+		"(libsignal rust/protocol/src/protocol.rs: low nibble = current version 4), so every such message fails its MAC check there " +
 		"(reported as \"no valid sessions\")",
 	Want:    "invalid_message",
 	Applies: func(ct []byte) bool { return len(ct) > 0 && ct[0] != 0x33 },

@@ -1,4 +1,4 @@
-// Package interop pairs interop peers (shared/PEER.md) on scenarios: Signal's
+// Package interop pairs interop peers (PEER.md) on scenarios: Signal's
 // libsignal through its npm package (node/), go.mau.fi/libsignal (maupeer/)
 // and this library's cmd/signalpeer. See README.md.
 //

@@ -375,7 +375,7 @@ func runHandshake(r *run, proto string, opk bool, tune func(*Convo)) error {
 // survive) and deliveries that keep up with sends (the default schedule lets
 // the messages in flight pile up, so that round trips, and with them SPQR
 // epochs, take hundreds of messages). An epoch takes about 45 messages each
-// way in lockstep traffic (SPQR.md §5); the ratchet must get past epoch 10.
+// way in lockstep traffic (spqr src/v1/chunked/states.rs); the ratchet must get past epoch 10.
 func runSPQRLossy(r *run) error {
 	var c *Convo
 	err := runHandshake(r, "pqxdh", true, func(cv *Convo) { c, cv.Loss, cv.SendRate, cv.Burst = cv, 0.2, 0.4, 0.04 })

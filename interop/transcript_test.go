@@ -11,12 +11,12 @@ import (
 )
 
 // transcript072 is the recorded libsignal 0.72.1 conversation (the same file
-// as shared/vectors/libsignal_v0.72_transcript.json): classical sessions,
+// as internal/testvectors/data/libsignal/libsignal_v0.72_transcript.json): classical sessions,
 // sessions "pqxdh" and "x3dh".
 var transcript072 = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.72_transcript.json")
 
 // transcript0103 is the recorded libsignal 0.103.0 conversation (the same
-// file as shared/vectors/libsignal_v0.103_transcript.json): SPQR sessions
+// file as internal/testvectors/data/libsignal/libsignal_v0.103_transcript.json): SPQR sessions
 // "pqxdh_otpk" and "pqxdh_no_otpk", between service-id addresses, so its
 // PreKey messages carry addresses.
 var transcript0103 = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.103_transcript.json")

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func randBytes(r *rand.Rand, n int) []byte {
@@ -214,8 +214,8 @@ func TestChainKeyVector(t *testing.T) {
 		NextChainKey string `json:"next_chain_key"`
 	}
 	require.NoError(t, v.Decode(&in, &exp))
-	// The seed and IV are not asserted by libsignal's test; PROTOCOL.md
-	// reports they were recomputed independently (Python). Read them from
+	// The seed and IV are not asserted by libsignal's test; the vector file
+	// marks them as recomputed independently (Python). Read them from
 	// the raw file since the loader does not expose that field.
 	raw, err := testvectors.ReadFile("libsignal/libsignal_vectors.json")
 	require.NoError(t, err)
@@ -248,7 +248,8 @@ func TestChainKeyVector(t *testing.T) {
 }
 
 // TestDerivationsMatchReference recomputes every Signal derivation from the
-// formulas of PROTOCOL.md §3.2, §4.1 and §8 with crypto/hkdf and crypto/hmac.
+// formulas of the PQXDH and Double Ratchet specs (signal.org/docs) and of
+// libsignal rust/protocol/src/sender_keys.rs with crypto/hkdf and crypto/hmac.
 func TestDerivationsMatchReference(t *testing.T) {
 	r := rand.New(rand.NewChaCha8([32]byte{'s', 'i', 'g'}))
 	ff := []byte(strings.Repeat("\xff", 32))

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // protoFields returns the last value of each length-delimited or varint
@@ -90,7 +90,7 @@ func TestLibsignalTranscript(t *testing.T) {
 				sig, sigV := protoFields(t, inner[1:len(inner)-8])
 
 				if aliceRatchet == nil {
-					// Bob's side of X3DH / PQXDH (PROTOCOL.md §3.2).
+					// Bob's side of X3DH / PQXDH (PQXDH spec; libsignal rust/protocol/src/ratchet.rs).
 					secrets := [][]byte{
 						x25519(t, bob.SignedPreKeyPriv, alice.IdentityPub),
 						x25519(t, bob.IdentityPriv, baseKey),
@@ -102,7 +102,7 @@ func TestLibsignalTranscript(t *testing.T) {
 					rk, _ := kdf.X3DH(secrets...) // Bob's initial sending chain is replaced below.
 
 					// Bob's DH ratchet step on Alice's first ratchet key
-					// (PROTOCOL.md §4.3 step 1).
+					// (Double Ratchet spec, DHRatchet).
 					aliceRatchet = sig[1]
 					dh1 := [32]byte(x25519(t, bob.SignedPreKeyPriv, aliceRatchet))
 					rk1, ckr := kdf.RootStep(&rk, &dh1)

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // FuzzParsePublicKey: no panic; on error a nil key; on success the key

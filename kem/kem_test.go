@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 var types = []kem.Type{kem.Kyber1024, kem.MLKEM1024}

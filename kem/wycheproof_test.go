@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func prefixed(t kem.Type, raw []byte) []byte { return append([]byte{byte(t)}, raw...) }

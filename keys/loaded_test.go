@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/testvectors"
+	"github.com/ratchetlab/signal/internal/testvectors"
 )
 
 // TestLoadPrivateKeyWycheproof runs Wycheproof's X25519 cases through a key

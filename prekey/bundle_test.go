@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // rawFromVector converts a recorded bundle to a RawBundle.

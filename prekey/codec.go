@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/internal/protofield"
 )
 
 // Field numbers of libsignal's PreKeyRecordStructure and
@@ -114,12 +116,12 @@ func (f *recordFields) appendRecord(dst []byte, signed bool) []byte {
 		dst = protowire.AppendTag(dst, fieldID, protowire.VarintType)
 		dst = protowire.AppendVarint(dst, uint64(f.id))
 	}
-	dst = appendBytesField(dst, fieldPublicKey, f.public)
-	dst = appendBytesField(dst, fieldPrivateKey, f.private)
+	dst = protofield.AppendBytesNonEmpty(dst, fieldPublicKey, f.public)
+	dst = protofield.AppendBytesNonEmpty(dst, fieldPrivateKey, f.private)
 	if !signed {
 		return dst
 	}
-	dst = appendBytesField(dst, fieldSignature, f.signature)
+	dst = protofield.AppendBytesNonEmpty(dst, fieldSignature, f.signature)
 	if f.timestamp != 0 {
 		dst = protowire.AppendTag(dst, fieldTimestamp, protowire.Fixed64Type)
 		dst = protowire.AppendFixed64(dst, f.timestamp)
@@ -143,19 +145,11 @@ func (f *recordFields) size(signed bool) int {
 	return n
 }
 
-func appendBytesField(dst []byte, num protowire.Number, v []byte) []byte {
-	if len(v) == 0 {
-		return dst
-	}
-	dst = protowire.AppendTag(dst, num, protowire.BytesType)
-	return protowire.AppendBytes(dst, v)
-}
-
 func sizeBytesField(num protowire.Number, v []byte) int {
 	if len(v) == 0 {
 		return 0
 	}
-	return protowire.SizeTag(num) + protowire.SizeBytes(len(v))
+	return protofield.SizeBytes(num, len(v))
 }
 
 // clone returns a copy of b that does not alias it (nil for empty input).

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // The fuzz targets of this file take inputs of several kilobytes (Kyber

@@ -16,10 +16,10 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -98,7 +98,7 @@ func TestStorageRecordsWithEmptyKeys(t *testing.T) {
 }
 
 // TestRecordEncodingLayout checks the encodings of records built from
-// libsignal's transcript keys against the byte layout of PROTOCOL.md §6,
+// libsignal's transcript keys against the byte layout of libsignal rust/protocol/src/proto/storage.proto,
 // written out by hand: tags 08 (id), 12 (public), 1a (private), 22
 // (signature), 29 (timestamp, fixed64 little-endian).
 func TestRecordEncodingLayout(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/ratchet"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func transcriptSeeds(f *testing.F) {

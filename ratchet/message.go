@@ -81,7 +81,7 @@ type Message struct {
 	// PQRatchet is the post-quantum ratchet (SPQR) payload, if any.
 	PQRatchet []byte
 	// Addresses holds the sender's and recipient's service ids and device
-	// ids, if present (PROTOCOL.md §4.6).
+	// ids, if present (libsignal rust/protocol/src/protocol.rs).
 	Addresses []byte
 
 	macInput []byte // version byte || protobuf

@@ -13,7 +13,9 @@ import (
 
 // The property test plays two parties through random schedules and checks
 // every outcome against a reference model written from the rules of
-// PROTOCOL.md §4-5, independently of the implementation:
+// the Double Ratchet spec (signal.org/docs/specifications/doubleratchet/) and
+// libsignal's limits (rust/protocol/src/consts.rs), independently of the
+// implementation:
 //
 //   - each party sends on a chain identified by (party, epoch); a party's
 //     epoch advances when it receives the first message of a new peer chain

@@ -1,13 +1,13 @@
 package ratchet
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/spqr"
@@ -59,63 +59,63 @@ func (s *State) size() int {
 // AppendBinary appends the state's SessionStructure encoding to dst.
 func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	dst = slices.Grow(dst, s.size())
-	dst = appendUint(dst, 1, uint64(s.version))
+	dst = protofield.AppendVarintNonZero(dst, 1, uint64(s.version))
 	local, remote := s.localIdentity.Array(), s.remoteIdentity.Array()
-	dst = appendBytes(dst, 2, local[:])
+	dst = protofield.AppendBytesNonEmpty(dst, 2, local[:])
 	if !s.remoteIdentity.IsZero() {
-		dst = appendBytes(dst, 3, remote[:])
+		dst = protofield.AppendBytesNonEmpty(dst, 3, remote[:])
 	}
-	dst = appendBytes(dst, 4, s.rootKey[:])
-	dst = appendUint(dst, 5, uint64(s.prevCounter))
+	dst = protofield.AppendBytesNonEmpty(dst, 4, s.rootKey[:])
+	dst = protofield.AppendVarintNonZero(dst, 5, uint64(s.prevCounter))
 	if s.hasSender {
-		dst = appendMessage(dst, 6, func(b []byte) []byte {
+		dst = protofield.AppendMessage(dst, 6, 1, func(b []byte) []byte {
 			pub := s.sender.pub.Array()
-			b = appendBytes(b, 1, pub[:])
-			b = appendBytes(b, 2, s.sender.privRaw[:])
+			b = protofield.AppendBytesNonEmpty(b, 1, pub[:])
+			b = protofield.AppendBytesNonEmpty(b, 2, s.sender.privRaw[:])
 			return appendChainKey(b, s.sender.index, &s.sender.chainKey)
 		})
 	}
 	for i := range s.receivers {
 		r := &s.receivers[i]
-		dst = appendMessage(dst, 7, func(b []byte) []byte {
+		dst = protofield.AppendMessage(dst, 7, 1, func(b []byte) []byte {
 			rk := r.ratchetKey.Array()
-			b = appendBytes(b, 1, rk[:])
+			b = protofield.AppendBytesNonEmpty(b, 1, rk[:])
 			b = appendChainKey(b, r.index, &r.chainKey)
 			for j := len(r.skipped) - 1; j >= 0; j-- {
 				k := &r.skipped[j]
-				b = appendMessage(b, 4, func(b []byte) []byte {
-					b = appendUint(b, 1, uint64(k.index))
+				b = protofield.AppendMessage(b, 4, 1, func(b []byte) []byte {
+					b = protofield.AppendVarintNonZero(b, 1, uint64(k.index))
 					if k.legacy != nil {
-						b = appendBytes(b, 2, k.legacy.CipherKey[:])
-						b = appendBytes(b, 3, k.legacy.MACKey[:])
-						return appendBytes(b, 4, k.legacy.IV[:])
+						b = protofield.AppendBytesNonEmpty(b, 2, k.legacy.CipherKey[:])
+						b = protofield.AppendBytesNonEmpty(b, 3, k.legacy.MACKey[:])
+						return protofield.AppendBytesNonEmpty(b, 4, k.legacy.IV[:])
 					}
-					return appendBytes(b, 5, k.seed[:])
+					return protofield.AppendBytesNonEmpty(b, 5, k.seed[:])
 				})
 			}
 			return b
 		})
 	}
 	if p := s.pendingPreKey; p != nil {
-		dst = appendMessage(dst, 9, func(b []byte) []byte {
+		dst = protofield.AppendMessage(dst, 9, 1, func(b []byte) []byte {
 			if p.HasPreKeyID {
 				b = protowire.AppendTag(b, 1, protowire.VarintType)
 				b = protowire.AppendVarint(b, uint64(p.PreKeyID))
 			}
 			base := p.BaseKey.Array()
-			b = appendBytes(b, 2, base[:])
+			b = protofield.AppendBytesNonEmpty(b, 2, base[:])
 			// int32 on the wire: libsignal casts the u32 id.
-			b = appendUint(b, 3, uint64(int64(int32(p.SignedPreKeyID))))
-			return appendUint(b, 4, p.Timestamp)
+			b = protofield.AppendVarintNonZero(b, 3, uint64(int64(int32(p.SignedPreKeyID))))
+			return protofield.AppendVarintNonZero(b, 4, p.Timestamp)
 		})
 	}
-	dst = appendUint(dst, 10, uint64(s.remoteRegistrationID))
-	dst = appendUint(dst, 11, uint64(s.localRegistrationID))
-	dst = appendBytes(dst, 13, s.aliceBaseKey)
+	dst = protofield.AppendVarintNonZero(dst, 10, uint64(s.remoteRegistrationID))
+	dst = protofield.AppendVarintNonZero(dst, 11, uint64(s.localRegistrationID))
+	dst = protofield.AppendBytesNonEmpty(dst, 13, s.aliceBaseKey)
 	if p := s.pendingKyber; p != nil {
-		dst = appendMessage(dst, 14, func(b []byte) []byte {
-			b = appendUint(b, 1, uint64(p.PreKeyID))
-			return appendBytes(b, 2, p.Ciphertext)
+		dst = protofield.AppendMessage(dst, 14, 1, func(b []byte) []byte {
+			b = protofield.AppendVarintNonZero(b, 1, uint64(p.PreKeyID))
+			return protofield.AppendBytesNonEmpty(b, 2, p.Ciphertext)
 		})
 	}
 	if s.pq != nil {
@@ -123,7 +123,7 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 		// hint. An empty encoding leaves the field out, as proto3 does.
 		mark := len(dst)
 		w := protowire.SizeVarint(uint64(s.pq.SizeHint()))
-		dst = appendMessageSized(dst, 15, w, func(b []byte) []byte {
+		dst = protofield.AppendMessage(dst, 15, w, func(b []byte) []byte {
 			b, _ = s.pq.AppendBinary(b)
 			return b
 		})
@@ -134,54 +134,11 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-func appendUint(b []byte, num protowire.Number, v uint64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
-}
-
-func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
-	if len(v) == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, v)
-}
-
 func appendChainKey(b []byte, index uint32, key *[32]byte) []byte {
-	return appendMessage(b, 3, func(b []byte) []byte {
-		b = appendUint(b, 1, uint64(index))
-		return appendBytes(b, 2, key[:])
+	return protofield.AppendMessage(b, 3, 1, func(b []byte) []byte {
+		b = protofield.AppendVarintNonZero(b, 1, uint64(index))
+		return protofield.AppendBytesNonEmpty(b, 2, key[:])
 	})
-}
-
-// appendMessage appends an embedded message: the tag, a length, and what
-// body appends. The length is written as a one-byte varint first and
-// widened if the body turns out longer.
-func appendMessage(b []byte, num protowire.Number, body func([]byte) []byte) []byte {
-	return appendMessageSized(b, num, 1, body)
-}
-
-// appendMessageSized is appendMessage with w bytes reserved for the length
-// (its expected width, so that a long body is not moved afterwards).
-func appendMessageSized(b []byte, num protowire.Number, w int, body func([]byte) []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	at := len(b)
-	var zeros [binary.MaxVarintLen64]byte
-	b = append(b, zeros[:w]...)
-	b = body(b)
-	n := len(b) - at - w
-	if nw := protowire.SizeVarint(uint64(n)); nw != w {
-		if nw > w {
-			b = append(b, zeros[:nw-w]...)
-		}
-		copy(b[at+nw:], b[at+w:at+w+n])
-		b = b[:at+nw+n]
-	}
-	protowire.AppendVarint(b[at:at], uint64(n))
-	return b
 }
 
 // ParseState decodes a SessionStructure. It rejects malformed encodings,

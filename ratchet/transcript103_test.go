@@ -11,11 +11,11 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/ratchetlab/signal/internal/spqrreplay"
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/ratchet"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // transcript103 holds what the replay of the libsignal 0.103.0 transcript

@@ -7,11 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/ratchet"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // bobFromTranscript builds Bob's state from the first PreKeySignalMessage

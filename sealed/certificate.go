@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/keys"
 )
 
@@ -83,14 +84,14 @@ func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
 // signed by the trust root's private key. It is what a server (or a test)
 // does.
 func NewServerCertificate(keyID uint32, key keys.PublicKey, trustRoot *keys.PrivateKey) (*ServerCertificate, error) {
-	cert := appendVarintField(nil, 1, uint64(keyID))
-	cert = appendBytesField(cert, 2, key.Bytes())
+	cert := protofield.AppendVarint(nil, 1, uint64(keyID))
+	cert = protofield.AppendBytes(cert, 2, key.Bytes())
 	sig, err := trustRoot.Sign(cert)
 	if err != nil {
 		return nil, err
 	}
-	ser := appendBytesField(nil, 1, cert)
-	ser = appendBytesField(ser, 2, sig)
+	ser := protofield.AppendBytes(nil, 1, cert)
+	ser = protofield.AppendBytes(ser, 2, sig)
 	return &ServerCertificate{serialized: ser, certificate: cert, signature: sig, keyID: keyID, key: key}, nil
 }
 
@@ -241,20 +242,20 @@ func NewSenderCertificate(info SenderInfo, server *ServerCertificate, serverKey 
 	}
 	var cert []byte
 	if info.E164 != "" {
-		cert = appendBytesField(cert, 1, []byte(info.E164))
+		cert = protofield.AppendBytes(cert, 1, []byte(info.E164))
 	}
-	cert = appendVarintField(cert, 2, uint64(info.Device))
+	cert = protofield.AppendVarint(cert, 2, uint64(info.Device))
 	cert = protowire.AppendTag(cert, 3, protowire.Fixed64Type)
 	cert = protowire.AppendFixed64(cert, info.Expires)
-	cert = appendBytesField(cert, 4, info.Key.Bytes())
-	cert = appendBytesField(cert, 5, server.serialized)
-	cert = appendBytesField(cert, 6, []byte(info.UUID))
+	cert = protofield.AppendBytes(cert, 4, info.Key.Bytes())
+	cert = protofield.AppendBytes(cert, 5, server.serialized)
+	cert = protofield.AppendBytes(cert, 6, []byte(info.UUID))
 	sig, err := serverKey.Sign(cert)
 	if err != nil {
 		return nil, err
 	}
-	ser := appendBytesField(nil, 1, cert)
-	ser = appendBytesField(ser, 2, sig)
+	ser := protofield.AppendBytes(nil, 1, cert)
+	ser = protofield.AppendBytes(ser, 2, sig)
 	return &SenderCertificate{
 		serialized: ser, certificate: cert, signature: sig,
 		uuid: info.UUID, e164: info.E164, hasE164: info.E164 != "",

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/internal/protofield"
 )
 
 // MessageType is the type of the inner message, numbered as libsignal's
@@ -86,14 +88,14 @@ func NewContent(typ MessageType, sender *SenderCertificate, contents []byte, hin
 	if !ok {
 		return nil, fmt.Errorf("%w: message type %d", ErrInvalidArgument, typ)
 	}
-	b := appendVarintField(nil, 1, pt)
-	b = appendBytesField(b, 2, sender.serialized)
-	b = appendBytesField(b, 3, contents)
+	b := protofield.AppendVarint(nil, 1, pt)
+	b = protofield.AppendBytes(b, 2, sender.serialized)
+	b = protofield.AppendBytes(b, 3, contents)
 	if hint != HintDefault {
-		b = appendVarintField(b, 4, uint64(hint))
+		b = protofield.AppendVarint(b, 4, uint64(hint))
 	}
 	if len(groupID) > 0 {
-		b = appendBytesField(b, 5, groupID)
+		b = protofield.AppendBytes(b, 5, groupID)
 		groupID = append([]byte(nil), groupID...)
 	} else {
 		groupID = nil

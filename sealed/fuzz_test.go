@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/sealed"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func seeds(f *testing.F) *testvectors.SealedSenderVectors {

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
 )
@@ -137,8 +138,8 @@ func sealV1(content *Content, sender *keys.PrivateKey, recipient keys.PublicKey,
 	out = append(out, VersionV1)
 	out = protowire.AppendTag(out, 1, protowire.BytesType)
 	out = protowire.AppendBytes(out, ePub.Bytes())
-	out = appendBytesField(out, 2, encStatic)
-	out = appendBytesField(out, 3, encMsg)
+	out = protofield.AppendBytes(out, 2, encStatic)
+	out = protofield.AppendBytes(out, 3, encMsg)
 	return out, nil
 }
 

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/sealed"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func mustPub(t testing.TB, b []byte) keys.PublicKey {

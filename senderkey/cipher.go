@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/ratchetlab/signal/internal/cbc"
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/internal/xeddsa"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/keys"
@@ -150,7 +151,7 @@ func (r *Record) EncryptCached(dst []byte, enc Format, id DistributionID, plaint
 	}
 	dst = append(dst, byte(s.messageVersion()&0xf)<<4|Version)
 	if l[kUUID] != 0 {
-		dst = appendBytesField(dst, l[kUUID], id[:])
+		dst = protofield.AppendBytes(dst, l[kUUID], id[:])
 	}
 	dst = appendVarintField(dst, l[kChainID], s.chainID)
 	dst = appendVarintField(dst, l[kIteration], s.iteration)

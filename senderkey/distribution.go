@@ -3,6 +3,7 @@ package senderkey
 import (
 	"fmt"
 
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/keys"
 )
 
@@ -84,13 +85,13 @@ func (d *DistributionMessage) AppendBinary(dst []byte) ([]byte, error) {
 	l := &distributionLayout[d.Encoding]
 	dst = append(dst, v<<4|Version)
 	if l[kUUID] != 0 {
-		dst = appendBytesField(dst, l[kUUID], d.DistributionID[:])
+		dst = protofield.AppendBytes(dst, l[kUUID], d.DistributionID[:])
 	}
 	dst = appendVarintField(dst, l[kChainID], d.ChainID)
 	dst = appendVarintField(dst, l[kIteration], d.Iteration)
-	dst = appendBytesField(dst, l[kChainKey], d.ChainKey[:])
+	dst = protofield.AppendBytes(dst, l[kChainKey], d.ChainKey[:])
 	pub := d.SigningKey.Array()
-	return appendBytesField(dst, l[kSigningKey], pub[:]), nil
+	return protofield.AppendBytes(dst, l[kSigningKey], pub[:]), nil
 }
 
 // MarshalBinary returns the serialized message (see AppendBinary).

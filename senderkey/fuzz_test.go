@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/senderkey"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // vectorSeeds adds the recorded messages, SKDMs and records.

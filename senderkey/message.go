@@ -1,6 +1,7 @@
 package senderkey
 
 import (
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/internal/xeddsa"
 )
 
@@ -72,9 +73,9 @@ func (m *Message) Bytes() []byte {
 func messageBodySize(enc Format, chainID, iteration uint32, ctLen int) int {
 	l := &messageLayout[enc]
 	n := varintFieldSize(l[kChainID], chainID) + varintFieldSize(l[kIteration], iteration) +
-		bytesFieldSize(l[kCiphertext], ctLen)
+		protofield.SizeBytes(l[kCiphertext], ctLen)
 	if l[kUUID] != 0 {
-		n += bytesFieldSize(l[kUUID], len(DistributionID{}))
+		n += protofield.SizeBytes(l[kUUID], len(DistributionID{}))
 	}
 	return n
 }

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/protofield"
 	"github.com/ratchetlab/signal/keys"
 )
 
@@ -139,22 +140,22 @@ func appendUint(dst []byte, num protowire.Number, v uint32) []byte {
 }
 
 func chainKeySize(iteration uint32) int {
-	return uintSize(1, iteration) + bytesFieldSize(2, 32)
+	return uintSize(1, iteration) + protofield.SizeBytes(2, 32)
 }
 
 func signingKeySize(s *state) int {
-	n := bytesFieldSize(1, keys.PublicKeySize)
+	n := protofield.SizeBytes(1, keys.PublicKeySize)
 	if s.hasPriv {
-		n += bytesFieldSize(2, 32)
+		n += protofield.SizeBytes(2, 32)
 	}
 	return n
 }
 
 func (s *state) size() int {
-	n := uintSize(1, s.chainID) + bytesFieldSize(2, chainKeySize(s.iteration)) +
-		bytesFieldSize(3, signingKeySize(s)) + uintSize(5, s.version)
+	n := uintSize(1, s.chainID) + protofield.SizeBytes(2, chainKeySize(s.iteration)) +
+		protofield.SizeBytes(3, signingKeySize(s)) + uintSize(5, s.version)
 	for i := range s.skipped {
-		n += bytesFieldSize(4, chainKeySize(s.skipped[i].iteration))
+		n += protofield.SizeBytes(4, chainKeySize(s.skipped[i].iteration))
 	}
 	return n
 }
@@ -164,20 +165,20 @@ func (s *state) appendTo(dst []byte) []byte {
 	dst = protowire.AppendTag(dst, 2, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(chainKeySize(s.iteration)))
 	dst = appendUint(dst, 1, s.iteration)
-	dst = appendBytesField(dst, 2, s.chainKey[:])
+	dst = protofield.AppendBytes(dst, 2, s.chainKey[:])
 	dst = protowire.AppendTag(dst, 3, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(signingKeySize(s)))
 	pub := s.signingPub.Array()
-	dst = appendBytesField(dst, 1, pub[:])
+	dst = protofield.AppendBytes(dst, 1, pub[:])
 	if s.hasPriv {
-		dst = appendBytesField(dst, 2, s.signingPriv[:])
+		dst = protofield.AppendBytes(dst, 2, s.signingPriv[:])
 	}
 	for i := range s.skipped {
 		k := &s.skipped[i]
 		dst = protowire.AppendTag(dst, 4, protowire.BytesType)
 		dst = protowire.AppendVarint(dst, uint64(chainKeySize(k.iteration)))
 		dst = appendUint(dst, 1, k.iteration)
-		dst = appendBytesField(dst, 2, k.seed[:])
+		dst = protofield.AppendBytes(dst, 2, k.seed[:])
 	}
 	return appendUint(dst, 5, s.version)
 }
@@ -187,7 +188,7 @@ func (s *state) appendTo(dst []byte) []byte {
 func (r *Record) AppendBinary(dst []byte) ([]byte, error) {
 	n := 0
 	for i := range r.states {
-		n += bytesFieldSize(1, r.states[i].size())
+		n += protofield.SizeBytes(1, r.states[i].size())
 	}
 	if cap(dst)-len(dst) < n {
 		dst = append(make([]byte, 0, len(dst)+n), dst...)

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kdf"
 	"github.com/ratchetlab/signal/senderkey"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func loadVectors(t testing.TB) *testvectors.SenderKeyVectors {

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/internal/protofield"
 )
 
 // Field kinds of the sender-key messages. A layout gives each kind's
@@ -113,19 +115,9 @@ func checkVersion(b byte) (uint8, error) {
 }
 
 func appendVarintField(dst []byte, num protowire.Number, v uint32) []byte {
-	dst = protowire.AppendTag(dst, num, protowire.VarintType)
-	return protowire.AppendVarint(dst, uint64(v))
-}
-
-func appendBytesField(dst []byte, num protowire.Number, b []byte) []byte {
-	dst = protowire.AppendTag(dst, num, protowire.BytesType)
-	return protowire.AppendBytes(dst, b)
+	return protofield.AppendVarint(dst, num, uint64(v))
 }
 
 func varintFieldSize(num protowire.Number, v uint32) int {
-	return protowire.SizeTag(num) + protowire.SizeVarint(uint64(v))
-}
-
-func bytesFieldSize(num protowire.Number, n int) int {
-	return protowire.SizeTag(num) + protowire.SizeBytes(n)
+	return protofield.SizeVarint(num, uint64(v))
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/ratchet"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func TestServiceIDFixedWidth(t *testing.T) {

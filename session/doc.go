@@ -37,8 +37,11 @@
 // [ErrTooFarInFuture], [ErrModeMismatch], [ErrCorruptState] (our own state
 // does not parse), [ErrNoSession], [*UntrustedIdentityError] (with the
 // refused key), [*PreKeyIDError] (which pre-key is gone),
-// [ErrReusedBaseKey], [ErrKeyAgreement]; a store's own error leaves
-// everything as it was. Records, stores and Managers print no key material
+// [ErrReusedBaseKey], [ErrKeyAgreement], [ErrMalformedMessage],
+// [ErrMessageTooShort], [ErrInvalidVersion] (the message does not parse);
+// a store's own error leaves everything as it was. The ratchet's errors
+// are re-exported here, so callers need not import package ratchet; a
+// record's current state is summed up, read-only, by [Record.Info]. Records, stores and Managers print no key material
 // with any fmt verb.
 //
 // # Bounds

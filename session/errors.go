@@ -9,7 +9,8 @@ import (
 )
 
 // Errors of the ratchet that a Manager returns as they are, repeated here
-// so that callers need not import package ratchet.
+// so that callers need not import package ratchet: each is the same value
+// as its ratchet counterpart, so errors.Is matches either.
 var (
 	// ErrDecryption is returned for every cryptographic rejection of a
 	// message (bad MAC, bad padding, no state that decrypts it).
@@ -28,6 +29,22 @@ var (
 	// without SPQR data, or a classical message arrived after SPQR was
 	// negotiated. It does not match ErrDecryption.
 	ErrModeMismatch = ratchet.ErrModeMismatch
+	// ErrMessageTooShort is returned for a ciphertext too short to hold a
+	// version byte (and, for a Whisper message, a MAC).
+	ErrMessageTooShort = ratchet.ErrMessageTooShort
+	// ErrInvalidVersion is returned for a message of a version this
+	// package does not accept: below 3 (legacy) or above 4 (unknown).
+	ErrInvalidVersion = ratchet.ErrInvalidVersion
+	// ErrMalformedMessage is returned for a message whose protobuf body is
+	// malformed, lacks a required field or holds a key of the wrong form.
+	ErrMalformedMessage = ratchet.ErrMalformedMessage
+	// ErrChainExhausted is returned by Encrypt when the sending chain's
+	// counter would overflow; the session must be replaced.
+	ErrChainExhausted = ratchet.ErrChainExhausted
+	// ErrInvalidState is matched, besides ErrCorruptState, by a stored
+	// session state that does not parse (including its SPQR state), and
+	// by ParseRecord for such a record.
+	ErrInvalidState = ratchet.ErrInvalidState
 )
 
 var (
@@ -52,7 +69,7 @@ var (
 	// a session record or session state (including its SPQR state) that the
 	// store returned does not parse. Retrying does not help; the session
 	// must be replaced. The error also matches the underlying cause
-	// (ErrInvalidRecord or ratchet.ErrInvalidState). It does not match
+	// (ErrInvalidRecord or ErrInvalidState). It does not match
 	// ErrDecryption.
 	ErrCorruptState = errors.New("session: local session state is corrupt")
 	// ErrKeyAgreement is matched by every error of the X3DH or PQXDH key

@@ -24,7 +24,7 @@ func advance(t testing.TB, p, peer *party, n int) {
 	ctx := context.Background()
 	rec, err := p.store.LoadSession(ctx, peer.addr)
 	require.NoError(t, err)
-	s := rec.CurrentState()
+	s := session.CurrentStateForTest(rec)
 	for range n {
 		_, _, err := s.Encrypt(nil, []byte{0})
 		require.NoError(t, err)
@@ -112,7 +112,8 @@ func storeEncoded(t *testing.T, st *session.MemoryStore, addr session.Address, b
 }
 
 // An SPQR state of ours that does not parse is ErrCorruptState (retrying
-// cannot help), not ErrDecryption as it used to be.
+// cannot help), not ErrDecryption as it used to be. The SPQR state is
+// decoded when the record is parsed, so the corruption shows at load.
 func TestCorruptSPQRState(t *testing.T) {
 	ctx := context.Background()
 	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(true))
@@ -130,19 +131,31 @@ func TestCorruptSPQRState(t *testing.T) {
 		return v, true
 	})
 	require.True(t, found, "the state runs SPQR")
-	// The SPQR state is decoded when the record is, so the store itself
-	// reports the damage; the Manager must call it ErrCorruptState.
 	_, err := session.ParseRecord(corrupt)
+	require.ErrorIs(t, err, session.ErrInvalidRecord)
 	require.ErrorIs(t, err, ratchet.ErrInvalidState)
+
 	st := bob.store.Stores()
 	st.Atomic = nil
 	st.Sessions = rawSessions{st.Sessions, corrupt}
 	m, err := session.New(st, session.WithSPQR(true))
 	require.NoError(t, err)
-	_, err = m.Decrypt(ctx, alice.addr, alice.send(t, bob, "three"))
+	ct := alice.send(t, bob, "three")
+	_, err = m.Decrypt(ctx, alice.addr, ct)
 	require.ErrorIs(t, err, session.ErrCorruptState)
 	require.ErrorIs(t, err, ratchet.ErrInvalidState)
 	require.NotErrorIs(t, err, session.ErrDecryption)
+}
+
+// rawSessions loads every session from the encoding b, as a store keeping
+// serialized records does.
+type rawSessions struct {
+	session.SessionStore
+	b []byte
+}
+
+func (s rawSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {
+	return session.ParseRecord(s.b)
 }
 
 // A current state without a sending chain is not a session: Encrypt says
@@ -159,7 +172,7 @@ func TestNoSenderChainIsNoSession(t *testing.T) {
 	rec, err := alice.store.LoadSession(ctx, bob.addr)
 	require.NoError(t, err)
 	require.True(t, rec.HasCurrentState())
-	require.False(t, rec.CurrentState().HasSenderChain())
+	require.False(t, mustInfo(t, rec).HasSenderChain)
 	_, err = alice.m.Encrypt(ctx, bob.addr, []byte("x"))
 	require.ErrorIs(t, err, session.ErrNoSession)
 }
@@ -326,17 +339,6 @@ func TestFormatHidesKeys(t *testing.T) {
 
 // corruptSessions returns a record that does not parse, as a store whose
 // data went bad would.
-// rawSessions loads every record from the bytes b, as a store holding
-// those bytes would.
-type rawSessions struct {
-	session.SessionStore
-	b []byte
-}
-
-func (r rawSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {
-	return session.ParseRecord(r.b)
-}
-
 type corruptSessions struct{ session.SessionStore }
 
 func (corruptSessions) LoadSession(context.Context, session.Address) (*session.Record, error) {

@@ -11,7 +11,6 @@ import (
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
-	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -120,17 +119,17 @@ func ExampleManager_Decrypt() {
 	ct := must(alice.Encrypt(ctx, bobAddr, []byte("once")))
 	fmt.Printf("%s\n", must(bob.Decrypt(ctx, aliceAddr, ct)))
 	_, err := bob.Decrypt(ctx, aliceAddr, ct)
-	fmt.Println("duplicate:", errors.Is(err, ratchet.ErrDuplicateMessage))
+	fmt.Println("duplicate:", errors.Is(err, session.ErrDuplicateMessage))
 
 	// A replayed PreKey message is a duplicate too.
 	_, err = bob.Decrypt(ctx, aliceAddr, first)
-	fmt.Println("duplicate PreKey message:", errors.Is(err, ratchet.ErrDuplicateMessage))
+	fmt.Println("duplicate PreKey message:", errors.Is(err, session.ErrDuplicateMessage))
 
 	// A message changed in transit fails its MAC.
 	ct = must(alice.Encrypt(ctx, bobAddr, []byte("tampered")))
 	ct.Bytes[len(ct.Bytes)-1] ^= 1
 	_, err = bob.Decrypt(ctx, aliceAddr, ct)
-	fmt.Println("tampered:", errors.Is(err, ratchet.ErrDecryption))
+	fmt.Println("tampered:", errors.Is(err, session.ErrDecryption))
 
 	// A message from a peer Bob has no session with.
 	_, err = bob.Decrypt(ctx, session.Address{Name: "carol", DeviceID: 1}, ct)

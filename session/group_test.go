@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/senderkey"
 	"github.com/ratchetlab/signal/session"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 func groupCipher(t *testing.T, name string) (*session.GroupCipher, *session.MemoryStore, session.Address) {

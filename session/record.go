@@ -132,9 +132,9 @@ func (r Record) Format(f fmt.State, _ rune) {
 // HasCurrentState reports whether the record has a current session state.
 func (r *Record) HasCurrentState() bool { return r.current != nil }
 
-// CurrentState returns the current session state, or nil. Changes to it
+// currentState returns the current session state, or nil. Changes to it
 // change the record.
-func (r *Record) CurrentState() *ratchet.State { return r.current }
+func (r *Record) currentState() *ratchet.State { return r.current }
 
 // ArchivedStates returns how many previous states the record holds.
 func (r *Record) ArchivedStates() int { return len(r.previous) }

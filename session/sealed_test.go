@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/sealed"
 	"github.com/ratchetlab/signal/senderkey"
 	"github.com/ratchetlab/signal/session"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // sealedBob returns a Manager for Bob of libsignal_sealed_sender.json with

@@ -358,7 +358,7 @@ func TestSPQRSessions(t *testing.T) {
 			}
 			rec, err := bob.store.LoadSession(ctx, alice.addr)
 			require.NoError(t, err)
-			assert.Equal(t, c.aliceSPQR, rec.CurrentState().HasPQRatchet())
+			assert.Equal(t, c.aliceSPQR, mustInfo(t, rec).SPQR)
 		})
 	}
 }

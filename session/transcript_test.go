@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // The transcript tests play Bob in the conversations recorded from
@@ -26,7 +26,7 @@ import (
 // ratchet key libsignal's Bob drew at random when he decrypted seq 0. A
 // Manager draws its own, so after seq 0 the test replaces the two fields of
 // the stored record that depend on that draw (root_key and sender_chain of
-// the SessionStructure, PROTOCOL.md §6) with the values libsignal's Bob had
+// the SessionStructure of libsignal rust/protocol/src/proto/storage.proto) with the values libsignal's Bob had
 // (bob_state_after_seq0). Everything else in the record is ours, and the
 // fields that do not depend on the draw are first compared with libsignal's.
 
@@ -309,8 +309,8 @@ func TestTranscriptRecords(t *testing.T) {
 			// Alice's seq 7-11 came on a new ratchet key, so Bob stepped
 			// his ratchet: a new sending chain, started at 0, after the
 			// two replies sent on R1. libsignal writes the last counter
-			// of the previous chain (old sender index - 1, PROTOCOL.md
-			// §4.3), not the Double Ratchet spec's chain length PN.
+			// of the previous chain (old sender index - 1, as libsignal
+			// computes it), not the Double Ratchet spec's chain length PN.
 			assert.NotEqual(t, r1, msg.RatchetKey, "a new ratchet key")
 			assert.Equal(t, uint32(0), msg.Counter)
 			assert.Equal(t, uint32(1), msg.PreviousCounter)

@@ -8,7 +8,7 @@ import (
 	"github.com/ratchetlab/signal/kdf"
 )
 
-// SPQR.md §2 and §4: the authenticator MACs the ML-KEM header and ciphertext
+// spqr src/authenticator.rs: the authenticator MACs the ML-KEM header and ciphertext
 // of each epoch with a key ratcheted by the epoch secrets.
 
 const (

@@ -7,7 +7,7 @@ import (
 	"github.com/ratchetlab/signal/kdf"
 )
 
-// The symmetric chain of SPQR.md §8: a per-epoch pair of KDF chains (A2B and
+// The symmetric chain of spqr src/chain.rs: a per-epoch pair of KDF chains (A2B and
 // B2A) seeded from the auth key and then from each SCKA epoch secret, giving
 // one 32-byte key per message, with bounded out-of-order storage.
 

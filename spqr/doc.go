@@ -6,8 +6,9 @@
 // SessionStructure field 15.
 //
 // The protocol is described in [The ML-KEM Braid Protocol] and
-// [Signal Protocol and Post-Quantum Ratchets]; this package is written from
-// the project's notes (SPQR.md), section numbers below refer to them.
+// [Signal Protocol and Post-Quantum Ratchets]; the byte-level details follow
+// Signal's implementation, the [spqr crate]: comments in this package name
+// the file of that repository each part corresponds to.
 //
 // The state is a [State], decoded once ([ParseState], or [New] from the
 // 32-byte PQXDH-derived key) and kept decoded between messages:
@@ -46,4 +47,5 @@
 //
 // [The ML-KEM Braid Protocol]: https://signal.org/docs/specifications/mlkembraid/
 // [Signal Protocol and Post-Quantum Ratchets]: https://signal.org/blog/spqr/
+// [spqr crate]: https://github.com/signalapp/SparsePostQuantumRatchet
 package spqr

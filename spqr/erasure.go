@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// The erasure code of SPQR.md §6: a message of L bytes (L even, a multiple of
+// The erasure code of spqr src/encoding/polynomial.rs: a message of L bytes (L even, a multiple of
 // 32 for every v1 message) is split into 16 interleaved polynomials over
 // GF(2^16), each through k = L/32 points at x = 0..k-1. Chunk i holds the
 // values of the 16 polynomials at x = i, so chunks 0..k-1 are the message

@@ -2,7 +2,7 @@ package spqr
 
 import "sync"
 
-// GF(2^16) arithmetic for the erasure code (SPQR.md §6).
+// GF(2^16) arithmetic for the erasure code (spqr src/encoding/gf.rs).
 //
 // Elements are u16 values whose bit i is the coefficient of x^i; the field is
 // GF(2)[x] / (x^16 + x^12 + x^3 + x + 1). No secret data goes through this

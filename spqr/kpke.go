@@ -8,7 +8,7 @@ import (
 // The K-PKE pieces (FIPS 203 §4.3 and Algorithms 8–12) needed to read and
 // write libcrux's 2080-byte encapsulation state es = r_hat (3 polynomials)
 // || e2 (1 polynomial), each 256 × i16 little-endian, || m (32 bytes)
-// (SPQR.md §3). ct1 and, whenever the header is known, ct2 are computed
+// (spqr src/incremental_mlkem768.rs). ct1 and, whenever the header is known, ct2 are computed
 // with circl; this code produces the r_hat and e2 that libsignal stores,
 // and computes ct2 = ByteEncode4(Compress4(InvNTT(t_hat ∘ r_hat) + e2 +
 // Decompress1(m))) in the one state that no longer holds the header

@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 )
 
-// The SPQR v1 message of SPQR.md §7, carried in SignalMessage.pq_ratchet:
+// The SPQR v1 message (spqr src/v1/chunked/states/serialize.rs), carried in
+// SignalMessage.pq_ratchet:
 //
 //	0x01 || varint epoch || varint index || u8 type || [varint chunk_index || chunk(32)]
 

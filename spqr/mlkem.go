@@ -12,7 +12,8 @@ import (
 	"github.com/ratchetlab/signal/internal/cpu"
 )
 
-// Incremental ML-KEM-768 (SPQR.md §3, libcrux mlkem768::incremental) on top
+// Incremental ML-KEM-768 (spqr src/incremental_mlkem768.rs, libcrux
+// mlkem768::incremental) on top
 // of circl's FIPS 203 K-PKE. The encapsulation key is split into a 64-byte
 // header hdr = rho || H(ek) and the 1152-byte ByteEncode12(t_hat) ("pk2"), and
 // the ciphertext into ct1 (the u part, 960 bytes) and ct2 (the v part, 128

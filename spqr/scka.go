@@ -6,7 +6,8 @@ import (
 	"io"
 )
 
-// The chunked ML-KEM Braid state machine of SPQR.md §5. Party A (A2B) starts
+// The chunked ML-KEM Braid state machine (spqr src/v1/chunked/states.rs,
+// send_ek.rs and send_ct.rs; the ML-KEM Braid spec). Party A (A2B) starts
 // as the send_ek side in KeysUnsampled, party B (B2A) as the send_ct side in
 // NoHeaderReceived, both at epoch 1; the roles swap every epoch. Every send
 // yields exactly one payload; recv ignores payloads the state does not name.

@@ -5,15 +5,17 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/internal/protofield"
 )
 
-// The state encoding of SPQR.md §10: the protobuf message
+// The state encoding of spqr src/proto/pq_ratchet.proto: the protobuf message
 // signal.proto.pq_ratchet.PqRatchetState, written here field by field with
 // protowire in the same order and with the same proto3 default omission as
 // spqr's prost code, so that a state written by Signal's implementation
 // re-encodes byte for byte. The empty byte string is the V0 state.
 
-// stateKind is the V1State oneof tag (SPQR.md §5).
+// stateKind is the V1State oneof tag (spqr src/v1/chunked/states.rs).
 type stateKind uint8
 
 // The eleven states of the chunked ML-KEM Braid.
@@ -124,66 +126,35 @@ func (s *scka) field(f ucField) *[]byte {
 
 // ---- encoding ----
 
-func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
-	if len(v) == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, v)
-}
-
-func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
-}
-
-// appendMessageField appends a present sub-message built by f, written in
-// place after a one-byte length that is widened afterwards if needed.
-func appendMessageField(b []byte, num protowire.Number, f func([]byte) []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	start := len(b)
-	b = f(append(b, 0))
-	n := len(b) - start - 1
-	if sz := protowire.SizeVarint(uint64(n)); sz > 1 {
-		b = append(b, make([]byte, sz-1)...)
-		copy(b[start+sz:], b[start+1:start+1+n])
-	}
-	protowire.AppendVarint(b[start:start], uint64(n))
-	return b
-}
-
 func appendParams(b []byte, p ChainParams) []byte {
 	p = p.normalized()
-	b = appendVarintField(b, 1, uint64(p.MaxJump))
-	return appendVarintField(b, 2, uint64(p.MaxOOOKeys))
+	b = protofield.AppendVarintNonZero(b, 1, uint64(p.MaxJump))
+	return protofield.AppendVarintNonZero(b, 2, uint64(p.MaxOOOKeys))
 }
 
 func appendHalf(b []byte, h *chainHalf) []byte {
-	b = appendVarintField(b, 1, uint64(h.ctr))
-	b = appendBytesField(b, 2, h.nextBytes())
-	return appendBytesField(b, 3, h.prev)
+	b = protofield.AppendVarintNonZero(b, 1, uint64(h.ctr))
+	b = protofield.AppendBytesNonEmpty(b, 2, h.nextBytes())
+	return protofield.AppendBytesNonEmpty(b, 3, h.prev)
 }
 
 func appendChain(b []byte, c *chain) []byte {
-	b = appendVarintField(b, 1, uint64(c.dir))
-	b = appendVarintField(b, 2, c.currentEpoch)
+	b = protofield.AppendVarintNonZero(b, 1, uint64(c.dir))
+	b = protofield.AppendVarintNonZero(b, 2, c.currentEpoch)
 	for i := range c.links {
 		l := &c.links[i]
-		b = appendMessageField(b, 3, func(b []byte) []byte {
-			b = appendMessageField(b, 1, func(b []byte) []byte { return appendHalf(b, &l.send) })
-			return appendMessageField(b, 2, func(b []byte) []byte { return appendHalf(b, &l.recv) })
+		b = protofield.AppendMessage(b, 3, 1, func(b []byte) []byte {
+			b = protofield.AppendMessage(b, 1, 1, func(b []byte) []byte { return appendHalf(b, &l.send) })
+			return protofield.AppendMessage(b, 2, 1, func(b []byte) []byte { return appendHalf(b, &l.recv) })
 		})
 	}
-	b = appendBytesField(b, 4, c.nextRoot[:])
-	b = appendVarintField(b, 5, c.sendEpoch)
-	return appendMessageField(b, 6, func(b []byte) []byte { return appendParams(b, c.params) })
+	b = protofield.AppendBytesNonEmpty(b, 4, c.nextRoot[:])
+	b = protofield.AppendVarintNonZero(b, 5, c.sendEpoch)
+	return protofield.AppendMessage(b, 6, 1, func(b []byte) []byte { return appendParams(b, c.params) })
 }
 
 func appendEncoder(b []byte, e *encoder) []byte {
-	b = appendVarintField(b, 1, uint64(e.idx))
+	b = protofield.AppendVarintNonZero(b, 1, uint64(e.idx))
 	tag, src := protowire.Number(2), &e.pts
 	if e.pts[0] == nil {
 		tag, src = 3, &e.polys
@@ -199,8 +170,8 @@ func appendEncoder(b []byte, e *encoder) []byte {
 }
 
 func appendDecoder(b []byte, d *decoder) []byte {
-	b = appendVarintField(b, 1, uint64(d.ptsNeeded))
-	b = appendVarintField(b, 2, numPolys)
+	b = protofield.AppendVarintNonZero(b, 1, uint64(d.ptsNeeded))
+	b = protofield.AppendVarintNonZero(b, 2, numPolys)
 	for p := range numPolys {
 		b = protowire.AppendTag(b, 3, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(4*len(d.pts[p])))
@@ -214,24 +185,24 @@ func appendDecoder(b []byte, d *decoder) []byte {
 
 func appendSCKA(b []byte, s *scka) []byte {
 	lay := &layouts[s.kind]
-	return appendMessageField(b, protowire.Number(s.kind), func(b []byte) []byte {
-		b = appendMessageField(b, 1, func(b []byte) []byte {
-			b = appendVarintField(b, 1, s.epoch)
-			b = appendMessageField(b, 2, func(b []byte) []byte {
-				b = appendBytesField(b, 1, s.auth.root[:])
-				return appendBytesField(b, 2, s.auth.mac[:])
+	return protofield.AppendMessage(b, protowire.Number(s.kind), 1, func(b []byte) []byte {
+		b = protofield.AppendMessage(b, 1, 1, func(b []byte) []byte {
+			b = protofield.AppendVarintNonZero(b, 1, s.epoch)
+			b = protofield.AppendMessage(b, 2, 1, func(b []byte) []byte {
+				b = protofield.AppendBytesNonEmpty(b, 1, s.auth.root[:])
+				return protofield.AppendBytesNonEmpty(b, 2, s.auth.mac[:])
 			})
 			for i, f := range lay.uc {
-				b = appendBytesField(b, protowire.Number(3+i), *s.field(f))
+				b = protofield.AppendBytesNonEmpty(b, protowire.Number(3+i), *s.field(f))
 			}
 			return b
 		})
 		for tag := protowire.Number(2); tag <= 3; tag++ {
 			switch tag {
 			case lay.encTag:
-				b = appendMessageField(b, tag, func(b []byte) []byte { return appendEncoder(b, s.enc) })
+				b = protofield.AppendMessage(b, tag, 1, func(b []byte) []byte { return appendEncoder(b, s.enc) })
 			case lay.decTag:
-				b = appendMessageField(b, tag, func(b []byte) []byte { return appendDecoder(b, s.dec) })
+				b = protofield.AppendMessage(b, tag, 1, func(b []byte) []byte { return appendDecoder(b, s.dec) })
 			}
 		}
 		return b
@@ -288,18 +259,18 @@ func (st *State) MarshalBinary() ([]byte, error) { return st.marshal(), nil }
 
 func (st *State) appendTo(b []byte) []byte {
 	if n := st.neg; n != nil {
-		b = appendMessageField(b, 1, func(b []byte) []byte {
-			b = appendBytesField(b, 1, n.authKey)
-			b = appendVarintField(b, 2, uint64(n.dir))
-			b = appendVarintField(b, 3, n.minVersion)
-			return appendMessageField(b, 4, func(b []byte) []byte { return appendParams(b, n.params) })
+		b = protofield.AppendMessage(b, 1, 1, func(b []byte) []byte {
+			b = protofield.AppendBytesNonEmpty(b, 1, n.authKey)
+			b = protofield.AppendVarintNonZero(b, 2, uint64(n.dir))
+			b = protofield.AppendVarintNonZero(b, 3, n.minVersion)
+			return protofield.AppendMessage(b, 4, 1, func(b []byte) []byte { return appendParams(b, n.params) })
 		})
 	}
 	if st.chain != nil {
-		b = appendMessageField(b, 2, func(b []byte) []byte { return appendChain(b, st.chain) })
+		b = protofield.AppendMessage(b, 2, 1, func(b []byte) []byte { return appendChain(b, st.chain) })
 	}
 	if st.scka != nil {
-		b = appendMessageField(b, 3, func(b []byte) []byte { return appendSCKA(b, st.scka) })
+		b = protofield.AppendMessage(b, 3, 1, func(b []byte) []byte { return appendSCKA(b, st.scka) })
 	}
 	return b
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/keys"
-	"github.com/ratchetlab/signal/testvectors"
 	"github.com/ratchetlab/signal/x3dh"
 )
 
@@ -145,7 +145,7 @@ func TestSecretsDoNotPrint(t *testing.T) {
 }
 
 // preKeyMessage holds the fields of a recorded PreKeySignalMessage that the
-// key agreement needs (PROTOCOL.md §4.5), parsed here with protowire so the
+// key agreement needs (libsignal rust/protocol/src/proto/wire.proto), parsed here with protowire so the
 // test does not depend on the library's own message codec.
 type preKeyMessage struct {
 	version         byte
@@ -209,7 +209,8 @@ func ratchetKeyOf(t *testing.T, sm []byte) []byte {
 	return nil
 }
 
-// rootKDF is the Double Ratchet root KDF of PROTOCOL.md §4.1, written with
+// rootKDF is the Double Ratchet root KDF (Double Ratchet spec §5.2; libsignal
+// rust/protocol/src/ratchet/keys.rs), written with
 // the standard library: HKDF(salt = RK, IKM = dh, "WhisperRatchet", 64).
 func rootKDF(t *testing.T, rk [32]byte, dh [32]byte) (newRK, ck [32]byte) {
 	t.Helper()

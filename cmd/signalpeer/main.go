@@ -1,5 +1,5 @@
 // Command signalpeer is this library's interop peer: one Signal party driven
-// over the JSON-lines protocol of the project's PEER.md, so that a runner can
+// over the JSON-lines protocol of interop/PEER.md, so that a runner can
 // pair it with other implementations (libsignal through Node,
 // go.mau.fi/libsignal) on scenarios.
 //

@@ -17,7 +17,6 @@ import (
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
-	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -128,7 +127,7 @@ func errorName(err error) string {
 		return sealedErrorName(err)
 	case errors.Is(err, session.ErrUntrustedIdentity):
 		return "untrusted_identity"
-	case errors.Is(err, ratchet.ErrDuplicateMessage):
+	case errors.Is(err, session.ErrDuplicateMessage):
 		return "duplicate_message"
 	case errors.Is(err, session.ErrNoSession):
 		return "no_session"
@@ -140,7 +139,7 @@ func errorName(err error) string {
 		errors.Is(err, prekey.ErrMissingKyberSignature), errors.Is(err, prekey.ErrMissingKyberPreKey),
 		errors.Is(err, prekey.ErrSignatureLength), errors.Is(err, prekey.ErrTrailingData):
 		return "invalid_key"
-	case errors.Is(err, session.ErrInvalidRecord), errors.Is(err, ratchet.ErrInvalidState):
+	case errors.Is(err, session.ErrInvalidRecord), errors.Is(err, session.ErrInvalidState):
 		return "invalid_record"
 	case errors.Is(err, fingerprint.ErrVersionMismatch):
 		return "version_mismatch"
@@ -495,7 +494,7 @@ func messageType(req params, ct []byte) (session.MessageType, error) {
 		}
 		return 0, badf("type: unknown %d", n)
 	}
-	if _, err := ratchet.ParsePreKeyMessage(ct); err == nil {
+	if t, err := session.MessageTypeOf(ct); err == nil && t == session.PreKeyType {
 		return session.PreKeyType, nil
 	}
 	return session.WhisperType, nil
@@ -533,9 +532,9 @@ func (p *peer) sessionImport(req params) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s := rec.CurrentState(); s != nil {
+	if s, ok := rec.Info(); ok {
 		// Trust the identity the imported session was made with.
-		if _, err := p.store.SaveIdentity(p.ctx, addr, s.RemoteIdentity()); err != nil {
+		if _, err := p.store.SaveIdentity(p.ctx, addr, s.RemoteIdentity); err != nil {
 			return nil, err
 		}
 	}
@@ -561,9 +560,9 @@ func (p *peer) sessionInfo(req params) (map[string]any, error) {
 			return nil, err
 		}
 		res["record_len"] = len(b)
-		if s := rec.CurrentState(); s != nil {
+		if s, ok := rec.Info(); ok {
 			res["has_current_state"] = true
-			res["remote_registration_id"] = s.RemoteRegistrationID()
+			res["remote_registration_id"] = s.RemoteRegistrationID
 		}
 	}
 	return res, nil

@@ -71,7 +71,7 @@ func TestConversationBetweenPeers(t *testing.T) {
 
 func TestFingerprintCommands(t *testing.T) {
 	p := newPeer()
-	// libsignal's known-answer case (PROTOCOL.md §10, fingerprint_v2).
+	// libsignal's known-answer case (libsignal rust/protocol/src/fingerprint.rs, fingerprint_v2).
 	local := "0506863bc66d02b40d27b8d49ca7c09e9239236f9d7d25d6fcca5ce13c7064d868"
 	remote := "05f781b6fb32fed9ba1cf2de978d4d5da28dc34046ae814402b5c0dbd96fda907b"
 	r := mustOK(t, p, map[string]any{"cmd": "fingerprint", "local_id_text": "+14152222222", "local_key": local, "remote_id_text": "+14153333333", "remote_key": remote})

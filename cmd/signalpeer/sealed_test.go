@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/testvectors"
+	"github.com/ratchetlab/signal/internal/testvectors"
 )
 
 // TestSealedVectorsThroughCommands replays libsignal_sealed_sender.json as

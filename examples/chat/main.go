@@ -25,7 +25,6 @@ import (
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
-	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -242,7 +241,7 @@ func run(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "bob has %d of 5 one-time pre-keys left (one was used by Alice's session)\n", bob.store.PreKeyCount())
-	if _, err := bob.m.Decrypt(c.ctx, alice.addr, a[0].ct); errors.Is(err, ratchet.ErrDuplicateMessage) {
+	if _, err := bob.m.Decrypt(c.ctx, alice.addr, a[0].ct); errors.Is(err, session.ErrDuplicateMessage) {
 		fmt.Fprintf(w, "the network delivers alice's #1 again: bob rejects it as a duplicate\n")
 	} else {
 		return fmt.Errorf("a replayed message: got %v, want a duplicate", err)

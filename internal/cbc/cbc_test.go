@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratchetlab/signal/internal/cbc"
-	"github.com/ratchetlab/signal/testvectors"
+	"github.com/ratchetlab/signal/internal/testvectors"
 )
 
 func randBytes(r *rand.Rand, n int) []byte {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ratchetlab/signal/internal/cbc"
-	"github.com/ratchetlab/signal/testvectors"
+	"github.com/ratchetlab/signal/internal/testvectors"
 )
 
 // FuzzDecrypt decrypts arbitrary input. Invariants: no panic; an error is

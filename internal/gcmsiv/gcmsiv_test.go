@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratchetlab/signal/internal/gcmsiv"
-	"github.com/ratchetlab/signal/testvectors"
+	"github.com/ratchetlab/signal/internal/testvectors"
 )
 
 // TestWycheproof runs every AES-256 case of Wycheproof's

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratchetlab/signal/internal/testvectors"
 	"github.com/ratchetlab/signal/internal/xeddsa"
-	"github.com/ratchetlab/signal/testvectors"
 )
 
 // publicKey derives the X25519 public key of priv with crypto/ecdh, which
@@ -699,7 +699,8 @@ func BenchmarkXEdDSAVerify(b *testing.B) {
 }
 
 // TestSignFollowsProtocolFormula recomputes whole signatures from the
-// formulas of PROTOCOL.md §2 (libsignal's signer), with the reductions
+// formulas of the XEdDSA spec as libsignal's signer computes them
+// (rust/core/src/curve/curve25519.rs), with the reductions
 // modulo L done by math/big. No libsignal vector pins the randomness, so this
 // is the only byte-exact check of r = SHA-512(0xFE || 0xFF×31 || k || M || Z).
 func TestSignFollowsProtocolFormula(t *testing.T) {

@@ -1,6 +1,6 @@
 // Command maupeer is an interop peer built on go.mau.fi/libsignal v0.2.1 (the
 // Go Signal implementation behind WhatsApp-compatible clients), speaking the
-// JSON-lines protocol of shared/PEER.md.
+// JSON-lines protocol of interop/PEER.md.
 //
 // go.mau.fi/libsignal implements X3DH (message version 3) only: there is no
 // PQXDH and no Kyber, so `features` is ["x3dh"] and bundles with Kyber fields

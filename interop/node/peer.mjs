@@ -1,6 +1,6 @@
 // Interop peer wrapping Signal's libsignal (npm @signalapp/libsignal-client,
 // pinned by package-lock.json), speaking the JSON-lines protocol of
-// shared/PEER.md: one JSON request per line on stdin, one JSON reply per line
+// interop/PEER.md: one JSON request per line on stdin, one JSON reply per line
 // on stdout, in order. All state is in memory; one process is one party.
 //
 // Run: node interop/node/peer.mjs      (libsignal 0.72.1, after `npm ci` in interop/node)

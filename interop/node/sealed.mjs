@@ -1,4 +1,4 @@
-// Sealed sender commands of shared/PEER.md ("Sealed sender", feature
+// Sealed sender commands of interop/PEER.md ("Sealed sender", feature
 // sealed_sender) for the libsignal Node peer (peer.mjs), for both libsignal
 // 0.72.1 and 0.103.0: server_certificate, sender_certificate,
 // sender_certificate_validate, sealed_encrypt, sealed_encrypt_multi,

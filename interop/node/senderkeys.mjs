@@ -1,4 +1,4 @@
-// Sender key commands of shared/PEER.md ("Sender keys", feature
+// Sender key commands of interop/PEER.md ("Sender keys", feature
 // sender_keys) for the libsignal Node peer (peer.mjs), for both libsignal
 // 0.72.1 and 0.103.0: sender_key_create, sender_key_process, group_encrypt,
 // group_decrypt, sender_key_export, sender_key_import. libsignal has only its

@@ -1,0 +1,35 @@
+package session_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/session"
+)
+
+func TestMessageTypeOf(t *testing.T) {
+	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	require.NoError(t, alice.m.ProcessBundle(t.Context(), bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	pre := alice.send(t, bob, "one")
+	require.Equal(t, session.PreKeyType, pre.Type)
+	typ, err := session.MessageTypeOf(pre.Bytes)
+	require.NoError(t, err)
+	assert.Equal(t, session.PreKeyType, typ)
+	bob.recv(t, alice, pre)
+	w := bob.send(t, alice, "two")
+	require.Equal(t, session.WhisperType, w.Type)
+	typ, err = session.MessageTypeOf(w.Bytes)
+	require.NoError(t, err)
+	assert.Equal(t, session.WhisperType, typ)
+
+	_, err = session.MessageTypeOf(nil)
+	assert.ErrorIs(t, err, session.ErrMessageTooShort)
+	bad := append([]byte(nil), w.Bytes...)
+	bad[0] = 0x22 // version 2
+	_, err = session.MessageTypeOf(bad)
+	assert.ErrorIs(t, err, session.ErrInvalidVersion)
+}
