@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/keys"
-	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/sealed"
 	"github.com/ratchetlab/signal/senderkey"
 	"github.com/ratchetlab/signal/session"
@@ -32,48 +28,9 @@ func TestSealedReceive(t *testing.T) {
 
 func testSealedReceive(t *testing.T, atomic bool) {
 	ctx := context.Background()
-	gen := func() *keys.PrivateKey {
-		k, err := keys.GeneratePrivateKey()
-		require.NoError(t, err)
-		return k
-	}
-	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
-	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
-	aliceID, bobID := gen(), gen()
-	aliceSt := session.NewMemoryStore(aliceID, 11, session.TrustAll)
-	bobSt := session.NewMemoryStore(bobID, 22, session.TrustAll)
-	alice, err := session.New(aliceSt.Stores(), session.WithLocalAddress(aliceAddr))
-	require.NoError(t, err)
-	bobStores := bobSt.Stores()
-	if !atomic {
-		bobStores.Atomic = nil
-	}
-	bob, err := session.New(bobStores, session.WithLocalAddress(bobAddr))
-	require.NoError(t, err)
-
-	now := time.Now()
-	spkPriv := gen()
-	sig, err := bobID.Sign(spkPriv.PublicKey().Bytes())
-	require.NoError(t, err)
-	spk := prekey.NewSignedPreKeyRecord(1, spkPriv, sig, now)
-	require.NoError(t, bobSt.StoreSignedPreKey(ctx, spk))
-	ksk, err := kem.GenerateKey(kem.Kyber1024)
-	require.NoError(t, err)
-	ksig, err := bobID.Sign(ksk.PublicKey().Bytes())
-	require.NoError(t, err)
-	kpk := prekey.NewKyberPreKeyRecord(1, ksk, ksig, now)
-	require.NoError(t, bobSt.StoreKyberPreKey(ctx, kpk))
-	b, err := prekey.NewBundle(22, 2, bobID.PublicKey(), spk, nil, kpk)
-	require.NoError(t, err)
-	require.NoError(t, alice.ProcessBundle(ctx, bobAddr, b))
-
-	root, serverKey := gen(), gen()
-	server, err := sealed.NewServerCertificate(1, serverKey.PublicKey(), root)
-	require.NoError(t, err)
-	cert, err := sealed.NewSenderCertificate(sealed.SenderInfo{UUID: aliceAddr.Name, Device: 1, Key: aliceID.PublicKey(),
-		Expires: uint64(now.Add(time.Hour).UnixMilli())}, server, serverKey)
-	require.NoError(t, err)
-	opts := session.SealedDecryptOptions{TrustRoots: []keys.PublicKey{root.PublicKey()}, Time: now}
+	f := newSealedFixture(t, atomic)
+	alice, bob, bobSt := f.alice, f.bob, f.bobSt
+	aliceAddr, bobAddr, cert, opts := f.aliceAddr, f.bobAddr, f.cert, f.opts
 
 	errHandler := errors.New("handler failed")
 	receive := func(env []byte, fail bool) (*session.SealedMessage, error) {

@@ -182,44 +182,10 @@ func TestSealedDecryptVectors(t *testing.T) {
 // including a self-send and an expired certificate.
 func TestSealedRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	gen := func() *keys.PrivateKey {
-		k, err := keys.GeneratePrivateKey()
-		require.NoError(t, err)
-		return k
-	}
-	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
-	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
-	aliceID, bobID := gen(), gen()
-	aliceSt := session.NewMemoryStore(aliceID, 11, session.TrustAll)
-	bobSt := session.NewMemoryStore(bobID, 22, session.TrustAll)
-	alice, err := session.New(aliceSt.Stores(), session.WithLocalAddress(aliceAddr))
-	require.NoError(t, err)
-	bob, err := session.New(bobSt.Stores(), session.WithLocalAddress(bobAddr))
-	require.NoError(t, err)
-
-	now := time.Now()
-	spkPriv := gen()
-	sig, err := bobID.Sign(spkPriv.PublicKey().Bytes())
-	require.NoError(t, err)
-	spk := prekey.NewSignedPreKeyRecord(1, spkPriv, sig, now)
-	require.NoError(t, bobSt.StoreSignedPreKey(ctx, spk))
-	ksk, err := kem.GenerateKey(kem.Kyber1024)
-	require.NoError(t, err)
-	ksig, err := bobID.Sign(ksk.PublicKey().Bytes())
-	require.NoError(t, err)
-	kpk := prekey.NewKyberPreKeyRecord(1, ksk, ksig, now)
-	require.NoError(t, bobSt.StoreKyberPreKey(ctx, kpk))
-	b, err := prekey.NewBundle(22, 2, bobID.PublicKey(), spk, nil, kpk)
-	require.NoError(t, err)
-	require.NoError(t, alice.ProcessBundle(ctx, bobAddr, b))
-
-	root, serverKey := gen(), gen()
-	server, err := sealed.NewServerCertificate(1, serverKey.PublicKey(), root)
-	require.NoError(t, err)
-	cert, err := sealed.NewSenderCertificate(sealed.SenderInfo{UUID: aliceAddr.Name, Device: 1, Key: aliceID.PublicKey(),
-		Expires: uint64(now.Add(time.Hour).UnixMilli())}, server, serverKey)
-	require.NoError(t, err)
-	opts := session.SealedDecryptOptions{TrustRoots: []keys.PublicKey{root.PublicKey()}, Time: now}
+	f := newSealedFixture(t, true)
+	alice, bob, aliceSt, bobSt := f.alice, f.bob, f.aliceSt, f.bobSt
+	aliceAddr, bobAddr, bobID := f.aliceAddr, f.bobAddr, f.bobID
+	server, serverKey, cert, opts, now := f.server, f.serverKey, f.cert, f.opts, f.now
 
 	env, c, err := alice.SealedEncrypt(ctx, bobAddr, cert, []byte("hi bob"), sealed.HintResendable, []byte("g"))
 	require.NoError(t, err)
@@ -292,4 +258,72 @@ func TestSealedRoundTrip(t *testing.T) {
 	// No session: v2 needs one for every device.
 	_, err = bob.SealContentMulti(ctx, []session.Address{{Name: "ca201000-0000-4000-8000-0000000ca201", DeviceID: 1}}, content, nil)
 	assert.ErrorIs(t, err, session.ErrNoSession)
+}
+
+// sealedFixture is Alice and Bob with a PQXDH session started by Alice (no
+// message sent yet), a trust root, a server certificate and Alice's sender
+// certificate.
+type sealedFixture struct {
+	alice, bob         *session.Manager
+	aliceSt, bobSt     *session.MemoryStore
+	aliceAddr, bobAddr session.Address
+	aliceID, bobID     *keys.PrivateKey
+	server             *sealed.ServerCertificate
+	serverKey          *keys.PrivateKey
+	cert               *sealed.SenderCertificate
+	opts               session.SealedDecryptOptions
+	now                time.Time
+}
+
+// newSealedFixture builds a sealedFixture; without bobAtomic, Bob's
+// Manager runs over his stores without their Atomic.
+func newSealedFixture(t *testing.T, bobAtomic bool) *sealedFixture {
+	t.Helper()
+	ctx := context.Background()
+	gen := func() *keys.PrivateKey {
+		k, err := keys.GeneratePrivateKey()
+		require.NoError(t, err)
+		return k
+	}
+	f := &sealedFixture{
+		aliceAddr: session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1},
+		bobAddr:   session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2},
+		aliceID:   gen(), bobID: gen(), now: time.Now(),
+	}
+	f.aliceSt = session.NewMemoryStore(f.aliceID, 11, session.TrustAll)
+	f.bobSt = session.NewMemoryStore(f.bobID, 22, session.TrustAll)
+	var err error
+	f.alice, err = session.New(f.aliceSt.Stores(), session.WithLocalAddress(f.aliceAddr))
+	require.NoError(t, err)
+	bobStores := f.bobSt.Stores()
+	if !bobAtomic {
+		bobStores.Atomic = nil
+	}
+	f.bob, err = session.New(bobStores, session.WithLocalAddress(f.bobAddr))
+	require.NoError(t, err)
+
+	spkPriv := gen()
+	sig, err := f.bobID.Sign(spkPriv.PublicKey().Bytes())
+	require.NoError(t, err)
+	spk := prekey.NewSignedPreKeyRecord(1, spkPriv, sig, f.now)
+	require.NoError(t, f.bobSt.StoreSignedPreKey(ctx, spk))
+	ksk, err := kem.GenerateKey(kem.Kyber1024)
+	require.NoError(t, err)
+	ksig, err := f.bobID.Sign(ksk.PublicKey().Bytes())
+	require.NoError(t, err)
+	kpk := prekey.NewKyberPreKeyRecord(1, ksk, ksig, f.now)
+	require.NoError(t, f.bobSt.StoreKyberPreKey(ctx, kpk))
+	b, err := prekey.NewBundle(22, 2, f.bobID.PublicKey(), spk, nil, kpk)
+	require.NoError(t, err)
+	require.NoError(t, f.alice.ProcessBundle(ctx, f.bobAddr, b))
+
+	root := gen()
+	f.serverKey = gen()
+	f.server, err = sealed.NewServerCertificate(1, f.serverKey.PublicKey(), root)
+	require.NoError(t, err)
+	f.cert, err = sealed.NewSenderCertificate(sealed.SenderInfo{UUID: f.aliceAddr.Name, Device: 1, Key: f.aliceID.PublicKey(),
+		Expires: uint64(f.now.Add(time.Hour).UnixMilli())}, f.server, f.serverKey)
+	require.NoError(t, err)
+	f.opts = session.SealedDecryptOptions{TrustRoots: []keys.PublicKey{root.PublicKey()}, Time: f.now}
+	return f
 }
