@@ -20,18 +20,28 @@ import (
 // PreKeySignalMessage, otherwise a SignalMessage; the returned type says
 // which. Use plaintext and dst without overlap.
 func (s *State) Encrypt(dst, plaintext []byte) ([]byte, MessageType, error) {
-	return s.encrypt(dst, plaintext, nil)
+	return s.EncryptWith(dst, plaintext, EncryptOptions{})
 }
 
-// EncryptWithAddresses is Encrypt with the addresses field (field 6 of the
-// SignalMessage, covered by the MAC): the sender's and recipient's service
-// ids and device ids, as libsignal adds them to the messages it wraps in
-// PreKeySignalMessages. Nil addresses leave the field out.
-func (s *State) EncryptWithAddresses(dst, plaintext, addresses []byte) ([]byte, MessageType, error) {
-	return s.encrypt(dst, plaintext, addresses)
+// EncryptOptions are the per-message choices of EncryptWith. The zero value
+// writes messages as current libsignal does.
+type EncryptOptions struct {
+	// Addresses is the addresses field (field 6 of the SignalMessage,
+	// covered by the MAC): the sender's and recipient's service ids and
+	// device ids, as libsignal adds them to the messages it wraps in
+	// PreKeySignalMessages. Nil leaves the field out.
+	Addresses []byte
+	// LegacyVersionByte makes a version 3 (X3DH) state write 0x33 as the
+	// first byte, as libsignal-protocol-java and WhatsApp-style stacks do
+	// (go.mau.fi/libsignal verifies MACs only over 0x33), rather than
+	// current libsignal's 0x34. Receivers read only the high nibble, so
+	// libsignal and this package accept both. It has no effect on version 4.
+	LegacyVersionByte bool
 }
 
-func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, error) {
+// EncryptWith is Encrypt with per-message options.
+func (s *State) EncryptWith(dst, plaintext []byte, opts EncryptOptions) ([]byte, MessageType, error) {
+	addresses := opts.Addresses
 	if !s.hasSender {
 		return dst, 0, ErrNoSenderChain
 	}
@@ -99,11 +109,11 @@ func (s *State) encrypt(dst, plaintext, addresses []byte) ([]byte, MessageType, 
 			h.kyberPreKeyID = s.pendingKyber.PreKeyID
 			h.kyberCiphertext = s.pendingKyber.Ciphertext
 		}
-		dst = appendPreKeyHeader(dst, s.versionByte(), &h, innerLen)
+		dst = appendPreKeyHeader(dst, s.versionByte(opts.LegacyVersionByte), &h, innerLen)
 	}
 
 	start := len(dst)
-	dst = append(dst, s.versionByte())
+	dst = append(dst, s.versionByte(opts.LegacyVersionByte))
 	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, keys.PublicKeySize)
 	dst = s.sender.pub.AppendBytes(dst)
@@ -210,7 +220,7 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 		}
 		seed, legacy = r.skipped[usedSkip].seed, r.skipped[usedSkip].legacy
 	default:
-		if m.Counter-index > MaxForwardJumps && !s.unlimitedJumps {
+		if m.Counter-index > MaxForwardJumps && !s.withSelf() {
 			return dst, ErrTooFarInFuture
 		}
 		ck := chainKey

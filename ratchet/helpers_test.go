@@ -28,6 +28,18 @@ func newPairSPQR(t testing.TB, version uint8, withSPQR bool) (alice, bob *ratche
 // mismatch.
 func newPairMixed(t testing.TB, version uint8, aliceSPQR, bobSPQR bool) (alice, bob *ratchet.State) {
 	t.Helper()
+	return newPairIdentities(t, version, aliceSPQR, bobSPQR, false)
+}
+
+// newSelfPair is newPair for a session with oneself: both ends have the
+// same identity key, as between two devices of one account.
+func newSelfPair(t testing.TB, version uint8) (alice, bob *ratchet.State) {
+	t.Helper()
+	return newPairIdentities(t, version, false, false, true)
+}
+
+func newPairIdentities(t testing.TB, version uint8, aliceSPQR, bobSPQR, self bool) (alice, bob *ratchet.State) {
+	t.Helper()
 	pqKey := new([32]byte)
 	_, _ = rand.Read(pqKey[:])
 	aliceKey, bobKey := pqKey, pqKey
@@ -44,6 +56,9 @@ func newPairMixed(t testing.TB, version uint8, aliceSPQR, bobSPQR bool) (alice, 
 	require.NoError(t, err)
 	ikb, err := keys.GeneratePrivateKey()
 	require.NoError(t, err)
+	if self {
+		ikb = ika
+	}
 	spk, err := keys.GeneratePrivateKey()
 	require.NoError(t, err)
 	base, err := keys.GeneratePrivateKey()

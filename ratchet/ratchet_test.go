@@ -155,9 +155,24 @@ func TestLimits(t *testing.T) {
 	_, err = bob2.Decrypt(nil, &m)
 	require.ErrorIs(t, err, ratchet.ErrTooFarInFuture)
 	assert.Equal(t, before, encode(t, bob2))
-	bob2.SetUnlimitedJumps(true)
-	_, err = bob2.Decrypt(nil, &m)
+}
+
+// TestSelfSessionUnlimitedJumps: a session with oneself (the same identity
+// key on both ends) has no forward-jump limit, as in libsignal.
+func TestSelfSessionUnlimitedJumps(t *testing.T) {
+	alice, bob := newSelfPair(t, ratchet.VersionPQXDH)
+	var last []byte
+	var typ ratchet.MessageType
+	var err error
+	for i := 0; i <= ratchet.MaxForwardJumps+1; i++ {
+		last, typ, err = alice.Encrypt(last[:0], []byte("x"))
+		require.NoError(t, err)
+	}
+	m, err := parseAny(t, typ, last)
+	require.NoError(t, err)
+	pt, err := bob.Decrypt(nil, &m)
 	require.NoError(t, err, "note-to-self sessions have no jump limit")
+	assert.Equal(t, "x", string(pt))
 }
 
 func TestStateEncodingRoundTrip(t *testing.T) {
@@ -248,8 +263,7 @@ func TestFormatHidesSecrets(t *testing.T) {
 func TestLegacyVersionByte(t *testing.T) {
 	for _, v := range []uint8{ratchet.VersionX3DH, ratchet.VersionPQXDH} {
 		alice, bob := newPair(t, v)
-		alice.SetLegacyVersionByte(true)
-		ct, typ, err := alice.Encrypt(nil, []byte("hi"))
+		ct, typ, err := alice.EncryptWith(nil, []byte("hi"), ratchet.EncryptOptions{LegacyVersionByte: true})
 		require.NoError(t, err)
 		want := byte(0x44)
 		if v == ratchet.VersionX3DH {

@@ -46,10 +46,6 @@ type State struct {
 	// when the State is; nil for a classical session.
 	pq *spqr.State
 
-	// unlimitedJumps lifts MaxForwardJumps (note-to-self sessions).
-	unlimitedJumps bool
-	// legacyVersionByte writes 0x33 rather than 0x34 for version 3.
-	legacyVersionByte bool
 	// newKey draws ratchet key pairs; tests replace it.
 	newKey func() (*keys.PrivateKey, error)
 	// pqSend, when set, replaces the SPQR send step on the state's
@@ -332,20 +328,17 @@ func (s *State) ClearPendingPreKey() {
 	s.pendingKyber = nil
 }
 
-// SetUnlimitedJumps lifts MaxForwardJumps, as libsignal does for a
-// note-to-self session (same identity and same account on both ends).
-func (s *State) SetUnlimitedJumps(on bool) { s.unlimitedJumps = on }
+// withSelf reports whether s is a session with oneself (a note-to-self
+// session between one's own devices): the same identity key on both ends.
+// As in libsignal, such sessions have no MaxForwardJumps limit.
+func (s *State) withSelf() bool {
+	return s.remoteIdentity == s.localIdentity
+}
 
-// SetLegacyVersionByte chooses the first byte of the messages a version 3
-// (X3DH) state writes: 0x33, as libsignal-protocol-java and WhatsApp-style
-// stacks write it (go.mau.fi/libsignal verifies MACs only over 0x33), or by
-// default 0x34, as current libsignal writes it. Receivers read only the high
-// nibble, so libsignal and this package accept both. It has no effect on
-// version 4 and is not part of the encoded state.
-func (s *State) SetLegacyVersionByte(on bool) { s.legacyVersionByte = on }
-
-func (s *State) versionByte() byte {
-	if s.legacyVersionByte && s.version == VersionX3DH {
+// versionByte is the first byte of the messages s writes. legacy chooses
+// 0x33 for version 3 (see EncryptOptions.LegacyVersionByte).
+func (s *State) versionByte(legacy bool) byte {
+	if legacy && s.version == VersionX3DH {
 		return VersionX3DH<<4 | VersionX3DH
 	}
 	return versionByte(s.version)

@@ -36,14 +36,13 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 		if err := checkTrusted(ctx, st.Identity, addr, theirID, Sending); err != nil {
 			return err
 		}
-		s.SetLegacyVersionByte(m.legacyV3Byte)
 		var addresses []byte
 		// libsignal (≥ 0.91) adds addresses only to version 4 PreKey messages;
 		// version 3 stacks such as go.mau.fi/libsignal do not know the field.
 		if s.PendingPreKey() != nil && m.hasLocal && s.Version() == ratchet.VersionPQXDH {
 			addresses, _ = addressesField(m.local, addr)
 		}
-		b, typ, err := s.EncryptWithAddresses(nil, plaintext, addresses)
+		b, typ, err := s.EncryptWith(nil, plaintext, ratchet.EncryptOptions{Addresses: addresses, LegacyVersionByte: m.legacyV3Byte})
 		if err != nil {
 			return err
 		}
