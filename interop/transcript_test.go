@@ -13,13 +13,13 @@ import (
 // transcript072 is the recorded libsignal 0.72.1 conversation (the same file
 // as internal/testvectors/data/libsignal/libsignal_v0.72_transcript.json): classical sessions,
 // sessions "pqxdh" and "x3dh".
-var transcript072 = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.72_transcript.json")
+var transcript072 = filepath.Join("..", "internal", "testvectors", "data", "libsignal", "libsignal_v0.72_transcript.json")
 
 // transcript0103 is the recorded libsignal 0.103.0 conversation (the same
 // file as internal/testvectors/data/libsignal/libsignal_v0.103_transcript.json): SPQR sessions
 // "pqxdh_otpk" and "pqxdh_no_otpk", between service-id addresses, so its
 // PreKey messages carry addresses.
-var transcript0103 = filepath.Join("..", "testvectors", "data", "libsignal", "libsignal_v0.103_transcript.json")
+var transcript0103 = filepath.Join("..", "internal", "testvectors", "data", "libsignal", "libsignal_v0.103_transcript.json")
 
 type transcriptSession struct {
 	Name           string `json:"name"`
