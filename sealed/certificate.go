@@ -31,10 +31,9 @@ type ServerCertificate struct {
 	key         keys.PublicKey
 }
 
-// ParseServerCertificate decodes a ServerCertificate. It checks the
-// encoding only; [ServerCertificate.Validate] checks the signature.
-func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
-	var cert, sig []byte
+// parseSigned splits the outer message both certificates share:
+// {1 certificate bytes, 2 signature bytes}, both required.
+func parseSigned(b []byte) (cert, sig []byte, ok bool) {
 	var hasCert, hasSig bool
 	err := eachField(b, func(f fieldValue) error {
 		switch f.num {
@@ -47,13 +46,20 @@ func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
 		}
 		return nil
 	})
-	if err != nil || !hasCert || !hasSig {
+	return cert, sig, err == nil && hasCert && hasSig
+}
+
+// ParseServerCertificate decodes a ServerCertificate. It checks the
+// encoding only; [ServerCertificate.Validate] checks the signature.
+func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
+	cert, sig, ok := parseSigned(b)
+	if !ok {
 		return nil, fmt.Errorf("%w: server certificate", ErrMalformed)
 	}
 	var id uint32
 	var key []byte
 	var hasID, hasKey bool
-	err = eachField(cert, func(f fieldValue) error {
+	err := eachField(cert, func(f fieldValue) error {
 		switch f.num {
 		case 1:
 			id, hasID = uint32(f.v), true
@@ -153,20 +159,8 @@ type SenderInfo struct {
 // [SenderCertificate.Validate] checks signatures and expiry.
 func ParseSenderCertificate(b []byte) (*SenderCertificate, error) {
 	bad := fmt.Errorf("%w: sender certificate", ErrMalformed)
-	var cert, sig []byte
-	var hasCert, hasSig bool
-	err := eachField(b, func(f fieldValue) error {
-		switch f.num {
-		case 1:
-			cert, hasCert = f.b, true
-			return f.want(protowire.BytesType)
-		case 2:
-			sig, hasSig = f.b, true
-			return f.want(protowire.BytesType)
-		}
-		return nil
-	})
-	if err != nil || !hasCert || !hasSig {
+	cert, sig, ok := parseSigned(b)
+	if !ok {
 		return nil, bad
 	}
 	c := &SenderCertificate{
@@ -177,7 +171,7 @@ func ParseSenderCertificate(b []byte) (*SenderCertificate, error) {
 	var hasDevice, hasExpires, hasKey bool
 	var key, signerCert, uuidBytes []byte
 	uuidKind, signerKind := 0, 0 // 6 or 7; 5 or 8 (the last one wins, as in a oneof)
-	err = eachField(cert, func(f fieldValue) error {
+	err := eachField(cert, func(f fieldValue) error {
 		switch f.num {
 		case 1:
 			c.e164, c.hasE164 = string(f.b), true
