@@ -151,7 +151,8 @@ type AliceParams struct {
 	// Nil gives a classical session.
 	SPQRKey *[32]byte
 	// NoteToSelf lifts the SPQR chain's jump limit for a session with
-	// oneself (see also SetUnlimitedJumps).
+	// oneself (libsignal's self_session), as the classical chains' limit
+	// is lifted for a state whose two identities are equal.
 	NoteToSelf bool
 }
 

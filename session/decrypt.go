@@ -27,15 +27,14 @@ import (
 // everything as it was: a retry after a failed store write decrypts the
 // message again.
 func (m *Manager) Decrypt(ctx context.Context, addr Address, ct Ciphertext) ([]byte, error) {
-	var out []byte
-	err := m.receive(ctx, addr, ct, func(_ context.Context, pt []byte) error {
-		out = pt
-		return nil
-	})
+	o := m.newOp(addr, opReceive)
+	err := m.receive(ctx, ct, o)
+	pt := o.pt
+	o.free()
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return pt, nil
 }
 
 // Receive decrypts a message from a peer and hands the plaintext to
@@ -60,57 +59,67 @@ func (m *Manager) Receive(ctx context.Context, from Address, ct Ciphertext, hand
 	if handler == nil {
 		return errors.New("session: Receive needs a handler")
 	}
-	return m.receive(ctx, from, ct, handler)
+	o := m.newOp(from, opReceive)
+	o.handler = handler
+	err := m.receive(ctx, ct, o)
+	o.free()
+	return err
 }
 
-func (m *Manager) receive(ctx context.Context, addr Address, ct Ciphertext, handler func(ctx context.Context, plaintext []byte) error) error {
-	var (
-		pm  *ratchet.PreKeyMessage
-		msg *ratchet.Message
-	)
+// receive parses ct into o and runs o (receiveIn) under the address's
+// lock.
+func (m *Manager) receive(ctx context.Context, ct Ciphertext, o *op) error {
 	switch ct.Type {
 	case PreKeyType:
 		p, err := ratchet.ParsePreKeyMessage(ct.Bytes)
 		if err != nil {
 			return err
 		}
-		pm, msg = &p, &p.Message
+		o.pm, o.preKey = p, true
 	case WhisperType:
 		w, err := ratchet.ParseMessage(ct.Bytes)
 		if err != nil {
 			return err
 		}
-		msg = &w
+		o.msg = w
 	default:
 		return ErrUnknownMessageType
 	}
-	if err := m.checkAddresses(addr, msg); err != nil {
+	if err := m.checkAddresses(o.addr, o.message()); err != nil {
 		return err
 	}
-	defer m.unlock(addr, m.lock(addr))
-	if pm != nil {
+	defer m.unlock(o.addr, m.lock(o.addr))
+	if o.preKey {
 		m.preKeyMu.Lock()
 		defer m.preKeyMu.Unlock()
 	}
-	return m.run(ctx, addr, func(ctx context.Context, st Stores, atomic bool) error {
-		var (
-			pt  []byte
-			w   writes
-			err error
-		)
-		if pm != nil {
-			pt, w, err = m.openPreKey(ctx, st, addr, pm, atomic)
-		} else {
-			pt, w, err = m.openWhisper(ctx, st, addr, msg)
-		}
-		if err != nil {
+	return m.exec(ctx, o)
+}
+
+// receiveIn is receive's operation: it decrypts o's message, hands the
+// plaintext to o.handler (or keeps it in o.pt) and makes the writes.
+func (m *Manager) receiveIn(ctx context.Context, st Stores, atomic bool, o *op) error {
+	var (
+		pt  []byte
+		w   writes
+		err error
+	)
+	if o.preKey {
+		pt, w, err = m.openPreKey(ctx, st, o.addr, &o.pm, atomic)
+	} else {
+		pt, w, err = m.openWhisper(ctx, st, o.addr, &o.msg)
+	}
+	if err != nil {
+		return err
+	}
+	if o.handler != nil {
+		if err := o.handler(ctx, pt); err != nil {
 			return err
 		}
-		if err := handler(ctx, pt); err != nil {
-			return err
-		}
-		return w.commit(ctx, st, addr)
-	})
+	} else {
+		o.pt = pt
+	}
+	return w.commit(ctx, st, o.addr)
 }
 
 // writes are the store writes of one received message, made only after
@@ -388,6 +397,7 @@ func (m *Manager) newBobState(ctx context.Context, st Stores, pm *ratchet.PreKey
 		if m.spqr || len(pm.Message.PQRatchet) > 0 {
 			k := sec.SPQRKey()
 			p.SPQRKey = &k
+			p.NoteToSelf = pm.IdentityKey == ours.PublicKey()
 		}
 		sec.Clear()
 	} else {

@@ -84,21 +84,13 @@ func (m *Manager) Format(f fmt.State, _ rune) {
 // Stores with a store missing.
 var errIncompleteTx = errors.New("session: Atomic passed a transaction without every store")
 
-// run runs fn once, inside a transaction for addr when the stores offer
-// Atomic (then atomic is true and st are the transaction's stores), else
-// with the plain stores. It is the Manager's only commit point: every
-// operation reads and writes through st.
+// run runs fn as an operation on addr (see exec).
 func (m *Manager) run(ctx context.Context, addr Address, fn func(ctx context.Context, st Stores, atomic bool) error) error {
-	if m.stores.Atomic == nil {
-		return fn(ctx, m.stores, false)
-	}
-	return m.stores.Atomic.Atomic(ctx, addr, func(ctx context.Context, tx Stores) error {
-		if tx.Identity == nil || tx.PreKeys == nil || tx.SignedPreKeys == nil ||
-			tx.KyberPreKeys == nil || tx.Sessions == nil {
-			return errIncompleteTx
-		}
-		return fn(ctx, tx, true)
-	})
+	o := m.newOp(addr, opFunc)
+	o.fn = fn
+	err := m.exec(ctx, o)
+	o.free()
+	return err
 }
 
 // checkTrusted returns an *UntrustedIdentityError unless the identity

@@ -22,8 +22,10 @@ const (
 )
 
 // MemoryStore implements every store in memory. It is safe for concurrent
-// use. Session records are kept in their encoded form, as a database would
-// keep them.
+// use. Session records are kept decoded: a transaction works on a copy that
+// reuses memory, so a message costs neither a record decode nor an encode
+// (see Atomic); LoadSession outside a transaction returns a fresh copy.
+// Pre-keys and sender key records are kept encoded.
 type MemoryStore struct {
 	identity *keys.PrivateKey
 	regID    uint32
@@ -35,7 +37,7 @@ type MemoryStore struct {
 	signed     map[uint32][]byte
 	kyber      map[uint32][]byte
 	kyberUsed  map[kyberUse]struct{}
-	sessions   map[Address][]byte
+	sessions   map[Address]*Record // committed records, never handed out
 	senderKeys senderKeyRecords
 
 	// txLocks serializes Atomic transactions per address.
@@ -57,7 +59,7 @@ func NewMemoryStore(identity *keys.PrivateKey, registrationID uint32, trust Trus
 		signed:     make(map[uint32][]byte),
 		kyber:      make(map[uint32][]byte),
 		kyberUsed:  make(map[kyberUse]struct{}),
-		sessions:   make(map[Address][]byte),
+		sessions:   make(map[Address]*Record),
 	}
 }
 
@@ -194,37 +196,4 @@ func (s *MemoryStore) MarkKyberPreKeyUsed(_ context.Context, id, signedID uint32
 	}
 	s.kyberUsed[u] = struct{}{}
 	return nil
-}
-
-// LoadSession implements SessionStore.
-func (s *MemoryStore) LoadSession(_ context.Context, addr Address) (*Record, error) {
-	s.mu.Lock()
-	b, ok := s.sessions[addr]
-	s.mu.Unlock()
-	if !ok {
-		return nil, nil
-	}
-	return ParseRecord(b)
-}
-
-// StoreSession implements SessionStore.
-func (s *MemoryStore) StoreSession(_ context.Context, addr Address, r *Record) error {
-	b, err := r.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.sessions[addr] = b
-	s.mu.Unlock()
-	return nil
-}
-
-// DeleteSession removes the record for addr and reports whether there was
-// one.
-func (s *MemoryStore) DeleteSession(addr Address) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.sessions[addr]
-	delete(s.sessions, addr)
-	return ok
 }

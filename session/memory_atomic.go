@@ -16,17 +16,33 @@ import (
 // in parallel. fn sees its own writes. The ctx passed to fn carries the
 // transaction (see MemoryOnCommit). fn must not start another transaction
 // for the same address: it would wait for itself.
+//
+// A session record that fn loads is a copy that belongs to the
+// transaction: it is valid until fn returns, and storing it back hands it
+// to the store without another copy. The record it replaces has its keys
+// wiped.
 func (s *MemoryStore) Atomic(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error {
 	defer s.txLocks.unlock(addr, s.txLocks.lock(addr))
-	tx := &memoryTx{s: s}
+	tx := &memoryTx{Context: ctx, s: s}
 	tx.identities, tx.sessions = tx.firstIdentity[:0], tx.firstSession[:0]
-	if err := fn(context.WithValue(ctx, memoryTxKey{}, tx), tx.stores()); err != nil {
+	defer tx.release()
+	if err := fn(tx, tx.stores()); err != nil {
 		return err
 	}
 	return tx.commit()
 }
 
 type memoryTxKey struct{}
+
+// Value implements context.Context: the transaction is the context passed
+// to fn, carrying itself under memoryTxKey (one allocation less than
+// context.WithValue).
+func (tx *memoryTx) Value(key any) any {
+	if _, ok := key.(memoryTxKey); ok {
+		return tx
+	}
+	return tx.Context.Value(key)
+}
 
 // MemoryOnCommit registers f to run when the MemoryStore transaction that
 // ctx carries commits, and reports whether ctx carries one. It stands in
@@ -44,6 +60,8 @@ func MemoryOnCommit(ctx context.Context, f func()) bool {
 // memoryTx buffers the writes of one MemoryStore transaction. A nil value
 // in preKeys marks a removed pre-key.
 type memoryTx struct {
+	// Context is the caller's; the transaction adds itself (Value).
+	context.Context
 	s       *MemoryStore
 	preKeys map[uint32][]byte
 	// loaded holds the pre-keys read from the store. consumed holds the
@@ -61,6 +79,12 @@ type memoryTx struct {
 	sessions   []sessionWrite
 	senderKeys []senderKeyWrite
 	onCommit   []func()
+	// scratch is the record the first LoadSession lent (nil before it);
+	// scratchStored says that StoreSession took it as the write.
+	scratch       *Record
+	scratchStored bool
+	committed     bool
+	done          bool
 	// firstIdentity and firstSession hold the first entry of identities and sessions.
 	firstIdentity [1]identityWrite
 	firstSession  [1]sessionWrite
@@ -71,9 +95,11 @@ type identityWrite struct {
 	key  keys.PublicKey
 }
 
+// sessionWrite is a session record written in a transaction: rec is owned
+// by the transaction until the commit moves it into the store.
 type sessionWrite struct {
 	addr Address
-	b    []byte
+	rec  *Record
 }
 
 func (tx *memoryTx) stores() Stores {
@@ -220,30 +246,6 @@ func (tx *memoryTx) MarkKyberPreKeyUsed(_ context.Context, id, signedID uint32, 
 	return nil
 }
 
-func (tx *memoryTx) LoadSession(ctx context.Context, addr Address) (*Record, error) {
-	for _, w := range tx.sessions {
-		if w.addr == addr {
-			return ParseRecord(w.b)
-		}
-	}
-	return tx.s.LoadSession(ctx, addr)
-}
-
-func (tx *memoryTx) StoreSession(_ context.Context, addr Address, r *Record) error {
-	b, err := r.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	for i := range tx.sessions {
-		if tx.sessions[i].addr == addr {
-			tx.sessions[i].b = b
-			return nil
-		}
-	}
-	tx.sessions = append(tx.sessions, sessionWrite{addr, b})
-	return nil
-}
-
 // commit checks that no other transaction used the same pre-keys, then
 // applies every buffered write under the store's lock.
 func (tx *memoryTx) commit() error {
@@ -280,9 +282,12 @@ func (tx *memoryTx) commit() error {
 	for u := range tx.kyberUsed {
 		s.kyberUsed[u] = struct{}{}
 	}
-	for _, w := range tx.sessions {
-		s.sessions[w.addr] = w.b
+	for i, w := range tx.sessions {
+		// Swap: the store takes the transaction's record, the
+		// transaction releases the old one (release, below).
+		tx.sessions[i].rec, s.sessions[w.addr] = s.sessions[w.addr], w.rec
 	}
+	tx.committed = true
 	if len(tx.senderKeys) > 0 {
 		sk := &s.senderKeys
 		sk.mu.Lock()

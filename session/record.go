@@ -21,8 +21,12 @@ const MaxArchivedStates = 40
 // Archived states are kept in their encoded form and decoded only when a
 // message needs them.
 type Record struct {
-	current  *ratchet.State
+	current *ratchet.State
+	// previous holds the archived states, encoded. Their bytes are never
+	// changed in place, so copies of a record share them.
 	previous [][]byte
+	// spare is a State kept for reuse by copyFrom while current is nil.
+	spare *ratchet.State
 }
 
 // NewRecord returns an empty record.
@@ -121,6 +125,38 @@ func (r *Record) clone() *Record {
 		c.current = r.current.Clone()
 	}
 	return c
+}
+
+// copyFrom makes r a deep copy of src, reusing r's memory: copying the
+// same session again allocates nothing.
+func (r *Record) copyFrom(src *Record) {
+	switch {
+	case src.current == nil && r.current != nil:
+		r.current.Reset()
+		r.spare, r.current = r.current, nil
+	case src.current != nil:
+		if r.current == nil {
+			r.current, r.spare = r.spare, nil
+			if r.current == nil {
+				r.current = new(ratchet.State)
+			}
+		}
+		r.current.CopyFrom(src.current)
+	}
+	clear(r.previous)
+	r.previous = append(r.previous[:0], src.previous...)
+}
+
+// reset wipes the secrets of r's current state and empties r, keeping its
+// memory for copyFrom. (The archived states' bytes may be shared with other
+// records and are left to the garbage collector.)
+func (r *Record) reset() {
+	if r.current != nil {
+		r.current.Reset()
+		r.spare, r.current = r.current, nil
+	}
+	clear(r.previous)
+	r.previous = r.previous[:0]
 }
 
 // Format implements fmt.Formatter for every verb (%v, %+v, %#v, %s, ...):

@@ -1,0 +1,152 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// MemoryStore keeps decoded session records. A transaction copies the
+// committed record into memory it reuses (recordPool), works on that copy
+// and, on commit, swaps it in; the record it replaced is wiped and reused.
+// So a message costs a copy of the record, not a decode and an encode.
+// Copies are made under the store's lock, so a committed record is never
+// read while it is being replaced.
+
+// recordPool holds wiped records whose memory copyFrom reuses.
+var recordPool = sync.Pool{New: func() any { return new(Record) }}
+
+// putRecord wipes r and gives its memory back to recordPool.
+func putRecord(r *Record) {
+	if r != nil {
+		r.reset()
+		recordPool.Put(r)
+	}
+}
+
+// errTxDone is returned by a MemoryStore transaction's session methods
+// when they are called after fn returned.
+var errTxDone = errors.New("session: MemoryStore transaction used after it ended")
+
+// LoadSession implements SessionStore: it returns a fresh copy of the
+// record.
+func (s *MemoryStore) LoadSession(_ context.Context, addr Address) (*Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.sessions[addr]
+	if r == nil {
+		return nil, nil
+	}
+	return r.clone(), nil
+}
+
+// StoreSession implements SessionStore: it stores a copy of r.
+func (s *MemoryStore) StoreSession(_ context.Context, addr Address, r *Record) error {
+	c := recordPool.Get().(*Record)
+	c.copyFrom(r)
+	s.mu.Lock()
+	old := s.sessions[addr]
+	s.sessions[addr] = c
+	s.mu.Unlock()
+	putRecord(old)
+	return nil
+}
+
+// DeleteSession removes the record for addr, wiping its keys, and reports
+// whether there was one.
+func (s *MemoryStore) DeleteSession(addr Address) bool {
+	s.mu.Lock()
+	old, ok := s.sessions[addr]
+	delete(s.sessions, addr)
+	s.mu.Unlock()
+	putRecord(old)
+	return ok
+}
+
+// LoadSession returns the transaction's own write for addr if it made one,
+// else the committed record, as a copy that belongs to the transaction.
+// The first copy reuses pooled memory (tx.scratch); later ones, rare, are
+// fresh.
+func (tx *memoryTx) LoadSession(_ context.Context, addr Address) (*Record, error) {
+	if tx.done {
+		return nil, errTxDone
+	}
+	s := tx.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src := s.sessions[addr]
+	for _, w := range tx.sessions {
+		if w.addr == addr {
+			src = w.rec
+		}
+	}
+	if src == nil {
+		return nil, nil
+	}
+	var dst *Record
+	if tx.scratch == nil {
+		tx.scratch = recordPool.Get().(*Record)
+		dst = tx.scratch
+	} else {
+		dst = new(Record)
+	}
+	dst.copyFrom(src)
+	return dst, nil
+}
+
+// StoreSession buffers r as the write for addr. The record the
+// transaction lent (and nobody else holds) becomes the write itself;
+// any other is copied.
+func (tx *memoryTx) StoreSession(_ context.Context, addr Address, r *Record) error {
+	if tx.done {
+		return errTxDone
+	}
+	i := -1
+	for j := range tx.sessions {
+		if tx.sessions[j].addr == addr {
+			i = j
+		}
+	}
+	if i < 0 {
+		tx.sessions = append(tx.sessions, sessionWrite{addr: addr})
+		i = len(tx.sessions) - 1
+	}
+	w := &tx.sessions[i]
+	switch {
+	case r == w.rec:
+		// Already the write.
+	case r == tx.scratch && !tx.scratchStored:
+		if w.rec != nil {
+			putRecord(w.rec)
+		}
+		w.rec, tx.scratchStored = r, true
+	default:
+		if w.rec == nil || w.rec == tx.scratch {
+			if w.rec == tx.scratch {
+				// The scratch stays lent; release frees it.
+				tx.scratchStored = false
+			}
+			w.rec = recordPool.Get().(*Record)
+		}
+		w.rec.copyFrom(r)
+	}
+	return nil
+}
+
+// release ends the transaction: it wipes and pools the records it owns —
+// after a commit the replaced ones (commit swapped them into
+// tx.sessions), else its own writes — and the lent scratch unless the
+// store now holds it.
+func (tx *memoryTx) release() {
+	tx.done = true
+	for i, w := range tx.sessions {
+		if w.rec != tx.scratch {
+			putRecord(w.rec)
+		}
+		tx.sessions[i].rec = nil
+	}
+	if tx.scratch != nil && !(tx.committed && tx.scratchStored) {
+		putRecord(tx.scratch)
+	}
+	tx.scratch = nil
+}
