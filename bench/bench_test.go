@@ -18,10 +18,15 @@ import (
 )
 
 // TestWorkloads checks that every workload the benchmarks time does what
-// it claims, on both implementations.
+// it claims, on both implementations, with records kept decoded and
+// encoded.
 func TestWorkloads(t *testing.T) {
-	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) {
+	for _, im := range []impl{signalImpl, mauImpl, signalEncodedImpl, mauEncodedImpl} {
+		name := im.name
+		if im.newPeer(t, "probe").(interface{ encodedStore() bool }).encodedStore() {
+			name += "-encoded"
+		}
+		t.Run(name, func(t *testing.T) {
 			alice, bob := conversation(t, im)
 			pt := plaintext()
 			require.Len(t, pt, 100)
@@ -124,7 +129,7 @@ func TestSafetyNumber(t *testing.T) {
 // records encoded: a record changed after loading is not changed in the
 // store.
 func TestMauStoreKeepsBytes(t *testing.T) {
-	alice, bob := conversation(t, mauImpl)
+	alice, bob := conversation(t, mauEncodedImpl)
 	before := bytes.Clone(alice.record(t, bob))
 	a := alice.(*mauPeer)
 	r, err := a.st.LoadSession(t.Context(), bob.(*mauPeer).addr)

@@ -31,6 +31,7 @@ func BenchmarkCompare(b *testing.B) {
 	})
 	each(b, "Encrypt100", benchEncrypt)
 	each(b, "Decrypt100", benchDecrypt)
+	encodedRows(b) // encoded_test.go
 	each(b, "PingPong", benchPingPong)
 	each(b, "DecryptOutOfOrder", benchOutOfOrder)
 	spqrRows(b) // spqr_test.go

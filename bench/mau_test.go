@@ -39,15 +39,19 @@ type mauAddr struct {
 	device uint32
 }
 
-// mauStore implements go.mau.fi/libsignal's stores in memory. Session
-// records and pre-keys are kept encoded with the library's own
-// serializers (JSON for records): records are encoded on store and decoded
-// on load, as a database-backed store does.
+// mauStore implements go.mau.fi/libsignal's stores in memory. Pre-keys are
+// kept encoded with the library's own serializers. Session records are
+// kept either decoded (the *record.Session itself, handed out and changed
+// in place, as the library's own in-memory test store does; the default)
+// or, with encoded set, as the serializer's bytes (JSON), encoded on store
+// and decoded on load as a database-backed store does.
 type mauStore struct {
 	ser        *serialize.Serializer
 	identity   *identity.KeyPair
 	regID      uint32
+	encoded    bool
 	sessions   map[mauAddr][]byte
+	decoded    map[mauAddr]*record.Session
 	identities map[mauAddr]*identity.Key
 	preKeys    map[uint32][]byte
 	signed     map[uint32][]byte
@@ -127,6 +131,12 @@ func (s *mauStore) RemoveSignedPreKey(_ context.Context, id uint32) error {
 }
 
 func (s *mauStore) LoadSession(_ context.Context, a *protocol.SignalAddress) (*record.Session, error) {
+	if !s.encoded {
+		if r, ok := s.decoded[mauKey(a)]; ok {
+			return r, nil
+		}
+		return record.NewSession(s.ser.Session, s.ser.State), nil
+	}
 	b, ok := s.sessions[mauKey(a)]
 	if !ok {
 		return record.NewSession(s.ser.Session, s.ser.State), nil
@@ -141,26 +151,38 @@ func (s *mauStore) GetSubDeviceSessions(_ context.Context, name string) ([]uint3
 			ids = append(ids, k.device)
 		}
 	}
+	for k := range s.decoded {
+		if k.name == name && k.device != 1 {
+			ids = append(ids, k.device)
+		}
+	}
 	return ids, nil
 }
 
 func (s *mauStore) StoreSession(_ context.Context, a *protocol.SignalAddress, r *record.Session) error {
+	if !s.encoded {
+		s.decoded[mauKey(a)] = r
+		return nil
+	}
 	s.sessions[mauKey(a)] = r.Serialize()
 	return nil
 }
 
 func (s *mauStore) ContainsSession(_ context.Context, a *protocol.SignalAddress) (bool, error) {
 	_, ok := s.sessions[mauKey(a)]
-	return ok, nil
+	_, okDecoded := s.decoded[mauKey(a)]
+	return ok || okDecoded, nil
 }
 
 func (s *mauStore) DeleteSession(_ context.Context, a *protocol.SignalAddress) error {
 	delete(s.sessions, mauKey(a))
+	delete(s.decoded, mauKey(a))
 	return nil
 }
 
 func (s *mauStore) DeleteAllSessions(context.Context) error {
 	clear(s.sessions)
+	clear(s.decoded)
 	return nil
 }
 
@@ -226,6 +248,7 @@ func newMauPeer(tb testing.TB, name string, regID uint32) *mauPeer {
 			identity:   identity.NewKeyPair(identity.NewKey(kp.PublicKey()), kp.PrivateKey()),
 			regID:      regID,
 			sessions:   map[mauAddr][]byte{},
+			decoded:    map[mauAddr]*record.Session{},
 			identities: map[mauAddr]*identity.Key{},
 			preKeys:    map[uint32][]byte{},
 			signed:     map[uint32][]byte{},
@@ -308,7 +331,11 @@ func (p *mauPeer) decrypt(tb testing.TB, from peer, w wire) []byte {
 
 func (p *mauPeer) record(tb testing.TB, to peer) []byte {
 	tb.Helper()
-	b, ok := p.st.sessions[mauKey(to.(*mauPeer).addr)]
+	k := mauKey(to.(*mauPeer).addr)
+	if r, ok := p.st.decoded[k]; ok {
+		return r.Serialize()
+	}
+	b, ok := p.st.sessions[k]
 	if !ok {
 		tb.Fatal("no session")
 	}

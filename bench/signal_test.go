@@ -13,13 +13,16 @@ import (
 )
 
 // sigPeer is a party on this library: a Manager over a MemoryStore, which
-// keeps session records (and pre-keys) encoded.
+// keeps session records decoded (a transaction works on a copy) and
+// pre-keys encoded; or, for the Encoded rows, over the same store with its
+// sessions in an encodedSessions store.
 type sigPeer struct {
-	addr  session.Address
-	id    *keys.PrivateKey
-	regID uint32
-	store *session.MemoryStore
-	m     *session.Manager
+	addr     session.Address
+	id       *keys.PrivateKey
+	regID    uint32
+	store    *session.MemoryStore
+	sessions session.SessionStore
+	m        *session.Manager
 }
 
 var signalImpl = impl{
@@ -58,7 +61,7 @@ func newSigPeer(tb testing.TB, name string, regID uint32) *sigPeer {
 	// turn SPQR on explicitly.
 	m, err := session.New(st.Stores(), session.WithX3DH(true), session.WithSPQR(false))
 	must(tb, err)
-	return &sigPeer{addr: session.Address{Name: name, DeviceID: 1}, id: id, regID: regID, store: st, m: m}
+	return &sigPeer{addr: session.Address{Name: name, DeviceID: 1}, id: id, regID: regID, store: st, sessions: st, m: m}
 }
 
 // publish stores a signed pre-key (id 1), a Kyber-1024 pre-key (id 1) if
@@ -110,7 +113,7 @@ func (p *sigPeer) decrypt(tb testing.TB, from peer, w wire) []byte {
 
 func (p *sigPeer) record(tb testing.TB, to peer) []byte {
 	tb.Helper()
-	r, err := p.store.LoadSession(context.Background(), to.(*sigPeer).addr)
+	r, err := p.sessions.LoadSession(context.Background(), to.(*sigPeer).addr)
 	must(tb, err)
 	if r == nil {
 		tb.Fatal("no session")

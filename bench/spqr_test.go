@@ -46,7 +46,7 @@ func newSigPeerWith(tb testing.TB, name string, regID uint32, opts ...session.Op
 	st := session.NewMemoryStore(id, regID, session.TrustOnFirstUse)
 	m, err := session.New(st.Stores(), opts...)
 	must(tb, err)
-	return &sigPeer{addr: session.Address{Name: name, DeviceID: 1}, id: id, regID: regID, store: st, m: m}
+	return &sigPeer{addr: session.Address{Name: name, DeviceID: 1}, id: id, regID: regID, store: st, sessions: st, m: m}
 }
 
 // spqrRows adds the SPQR rows to BenchmarkCompare: Encrypt100SPQR,
