@@ -17,7 +17,6 @@
 package keys
 
 import (
-	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -131,9 +130,15 @@ func (k PublicKey) VerifySignature(sig []byte, msg ...[]byte) bool {
 
 // PrivateKey is a Curve25519 private key, held as a clamped scalar together
 // with its public key. Its methods never reveal the scalar through fmt.
+//
+// X25519 is computed with the constant-time Montgomery ladder of RFC 7748
+// §5 and a public key with a fixed-base multiplication on the birationally
+// equivalent Edwards curve (filippo.io/edwards25519's precomputed tables,
+// about 2.5 times faster than a ladder), over the field arithmetic
+// crypto/ecdh uses too. crypto/ecdh is not used because it cannot hold a
+// private key without recomputing its public key (see LoadPrivateKey).
 type PrivateKey struct {
-	k   *ecdh.PrivateKey // nil for a key from LoadPrivateKey
-	s   [32]byte         // the clamped scalar, when k is nil
+	s   [32]byte // the clamped scalar
 	pub PublicKey
 }
 
@@ -147,57 +152,46 @@ func GeneratePrivateKey() (*PrivateKey, error) {
 	return ParsePrivateKey(b[:])
 }
 
-// ParsePrivateKey decodes a 32-byte private key. Like libsignal it clamps
-// the scalar (k[0] &= 248, k[31] &= 127, k[31] |= 64), so Bytes returns the
-// clamped form.
+// ParsePrivateKey decodes a 32-byte private key and computes its public
+// key. Like libsignal it clamps the scalar (k[0] &= 248, k[31] &= 127,
+// k[31] |= 64), so Bytes returns the clamped form.
 func ParsePrivateKey(b []byte) (*PrivateKey, error) {
 	if len(b) != PrivateKeySize {
 		return nil, ErrKeyLength
 	}
-	var s [32]byte
-	copy(s[:], b)
-	defer clear(s[:])
-	s[0] &= 248
-	s[31] &= 127
-	s[31] |= 64
-	k, err := ecdh.X25519().NewPrivateKey(s[:])
+	p := new(PrivateKey)
+	copy(p.s[:], b)
+	clamp(&p.s)
+	u, err := scalarBaseMult(&p.s)
 	if err != nil {
 		return nil, err
 	}
-	p := &PrivateKey{k: k}
-	copy(p.pub.u[:], k.PublicKey().Bytes())
+	p.pub.u = u
 	return p, nil
 }
 
-// Bytes returns the 32-byte clamped scalar. It must be kept secret.
-func (p *PrivateKey) Bytes() []byte {
-	if p.k == nil {
-		return append([]byte(nil), p.s[:]...)
-	}
-	return p.k.Bytes()
+// clamp clamps a scalar as RFC 7748 §5 decodes it.
+func clamp(s *[32]byte) {
+	s[0] &= 248
+	s[31] &= 127
+	s[31] |= 64
 }
+
+// Bytes returns the 32-byte clamped scalar. It must be kept secret.
+func (p *PrivateKey) Bytes() []byte { return append([]byte(nil), p.s[:]...) }
 
 // PublicKey returns the public key of p.
 func (p *PrivateKey) PublicKey() PublicKey { return p.pub }
 
 // Agree returns the X25519 shared secret of p and the peer's public key. It
-// returns ErrInvalidKeyAgreement for a low-order peer key (all-zero result).
+// returns ErrInvalidKeyAgreement for a low-order peer key (all-zero result),
+// which libsignal rejects too.
 func (p *PrivateKey) Agree(peer PublicKey) ([32]byte, error) {
-	if p.k == nil {
-		return p.agreeLoaded(peer)
+	out := x25519(&p.s, &peer.u)
+	var zero [32]byte
+	if subtle.ConstantTimeCompare(out[:], zero[:]) == 1 {
+		return zero, ErrInvalidKeyAgreement
 	}
-	var out [32]byte
-	pk, err := ecdh.X25519().NewPublicKey(peer.u[:])
-	if err != nil {
-		return out, ErrKeyLength
-	}
-	s, err := p.k.ECDH(pk)
-	if err != nil {
-		// crypto/ecdh's only X25519 failure is the all-zero output.
-		return out, ErrInvalidKeyAgreement
-	}
-	copy(out[:], s)
-	clear(s)
 	return out, nil
 }
 
