@@ -1,0 +1,312 @@
+package session_test
+
+// The fixtures the session tests share: parties (a device's identity,
+// MemoryStore and Manager), the bundles they publish, sessions between them,
+// message exchanges, and a stored record's bytes. Records are read and
+// written through the public API only (LoadSession and MarshalBinary,
+// ParseRecord and StoreSession), never through MemoryStore's internals.
+// Helpers that only one file needs stay in that file; the examples keep
+// their own (example_test.go) so that they read as documentation.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ratchetlab/signal/kem"
+	"github.com/ratchetlab/signal/keys"
+	"github.com/ratchetlab/signal/prekey"
+	"github.com/ratchetlab/signal/session"
+)
+
+// Service ids for Alice and Bob, for tests that need real ones (version 4
+// messages carry both addresses only for service ids; sealed sender).
+const (
+	aliceACI = "a11ce000-0000-4000-8000-00000000a11c"
+	bobACI   = "b0b00000-0000-4000-8000-000000000b0b"
+)
+
+// party is one device: its address, identity key and registration id, its
+// MemoryStore, a Manager over the store and, if the Manager was told its
+// own address (withOwnAddress), the Manager's GroupCipher.
+type party struct {
+	addr   session.Address
+	id     *keys.PrivateKey
+	regID  uint32
+	store  *session.MemoryStore
+	m      *session.Manager
+	groups *session.GroupCipher
+}
+
+type partyConfig struct {
+	device     uint32
+	trust      session.TrustPolicy
+	id         *keys.PrivateKey
+	atomic     bool
+	ownAddress bool
+	opts       []session.Option
+}
+
+// partyOption configures newParty.
+type partyOption func(*partyConfig)
+
+// withTrust sets the store's trust policy (default TrustOnFirstUse).
+func withTrust(policy session.TrustPolicy) partyOption {
+	return func(c *partyConfig) { c.trust = policy }
+}
+
+// withDevice sets the party's device id (default 1).
+func withDevice(id uint32) partyOption { return func(c *partyConfig) { c.device = id } }
+
+// withIdentity gives the party an existing identity key (default: a new
+// one): another device, or a new store, of the same identity.
+func withIdentity(k *keys.PrivateKey) partyOption { return func(c *partyConfig) { c.id = k } }
+
+// withAtomic says whether the Manager gets the store's Atomic (default
+// true); without it the Manager orders the store writes itself.
+func withAtomic(atomic bool) partyOption { return func(c *partyConfig) { c.atomic = atomic } }
+
+// withOwnAddress tells the Manager the party's address
+// (session.WithLocalAddress, before any withOptions) and gives the party
+// its GroupCipher.
+func withOwnAddress() partyOption { return func(c *partyConfig) { c.ownAddress = true } }
+
+// withOptions adds Manager options.
+func withOptions(opts ...session.Option) partyOption {
+	return func(c *partyConfig) { c.opts = append(c.opts, opts...) }
+}
+
+// newParty returns device 1 (see withDevice) of name, with a new identity
+// (see withIdentity), a MemoryStore trusting on first use (see withTrust)
+// and a Manager with the store's Atomic (see withAtomic) and no options
+// (see withOptions, withOwnAddress).
+func newParty(t testing.TB, name string, regID uint32, opts ...partyOption) *party {
+	t.Helper()
+	c := partyConfig{device: 1, trust: session.TrustOnFirstUse, atomic: true}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.id == nil {
+		c.id = generateKey(t)
+	}
+	p := &party{addr: session.Address{Name: name, DeviceID: c.device}, id: c.id, regID: regID}
+	p.store = session.NewMemoryStore(c.id, regID, c.trust)
+	stores := p.store.Stores()
+	if !c.atomic {
+		stores.Atomic = nil
+	}
+	mopts := c.opts
+	if c.ownAddress {
+		mopts = append([]session.Option{session.WithLocalAddress(p.addr)}, c.opts...)
+	}
+	var err error
+	p.m, err = session.New(stores, mopts...)
+	require.NoError(t, err)
+	if c.ownAddress {
+		p.groups, err = p.m.Groups()
+		require.NoError(t, err)
+	}
+	return p
+}
+
+// newPair returns Alice (registration id 1) and Bob (2), both made with
+// opts.
+func newPair(t testing.TB, opts ...partyOption) (alice, bob *party) {
+	t.Helper()
+	return newParty(t, "alice", 1, opts...), newParty(t, "bob", 2, opts...)
+}
+
+// newEstablishedPair returns newPair's Alice and Bob with a session Alice
+// started from Bob's bundle of kind k and both have used (one round trip):
+// Alice's next message is a Whisper message.
+func newEstablishedPair(t testing.TB, k bundleKind, opts ...partyOption) (alice, bob *party) {
+	t.Helper()
+	alice, bob = newPair(t, opts...)
+	alice.startSession(t, bob, k)
+	roundTrips(t, alice, bob, 1)
+	return alice, bob
+}
+
+// bundleKind is what a published bundle holds besides the signed pre-key.
+type bundleKind struct {
+	opk   bool     // a one-time pre-key
+	kyber kem.Type // a Kyber pre-key of this type; 0: none, an X3DH bundle
+}
+
+// The bundles most tests use. An X3DH bundle needs session.WithX3DH(true)
+// at both ends.
+var (
+	pqxdh      = bundleKind{opk: true, kyber: kem.Kyber1024}
+	pqxdhNoOPK = bundleKind{kyber: kem.Kyber1024}
+	x3dh       = bundleKind{opk: true}
+)
+
+// bundle stores new pre-keys of kind k and returns the bundle announcing
+// them. The ids are always 22 (signed), 33 (one-time) and 44 (Kyber), so a
+// new bundle replaces the pre-keys of the previous one.
+func (p *party) bundle(t testing.TB, k bundleKind) *prekey.Bundle {
+	t.Helper()
+	spk, err := prekey.GenerateSignedPreKey(p.id, 22, time.Now())
+	require.NoError(t, err)
+	var opk *prekey.PreKeyRecord
+	if k.opk {
+		pks, err := prekey.GeneratePreKeys(33, 1)
+		require.NoError(t, err)
+		opk = pks[0]
+	}
+	var kpk *prekey.KyberPreKeyRecord
+	if k.kyber != 0 {
+		kpk, err = prekey.GenerateKyberPreKey(p.id, 44, k.kyber, time.Now())
+		require.NoError(t, err)
+	}
+	p.storePreKeys(t, spk, opk, kpk)
+	b, err := prekey.NewBundle(p.regID, p.addr.DeviceID, p.id.PublicKey(), spk, opk, kpk)
+	require.NoError(t, err)
+	return b
+}
+
+// storePreKeys stores the pre-keys that are not nil.
+func (p *party) storePreKeys(t testing.TB, spk *prekey.SignedPreKeyRecord, opk *prekey.PreKeyRecord, kpk *prekey.KyberPreKeyRecord) {
+	t.Helper()
+	ctx := context.Background()
+	if spk != nil {
+		require.NoError(t, p.store.StoreSignedPreKey(ctx, spk))
+	}
+	if opk != nil {
+		require.NoError(t, p.store.StorePreKey(ctx, opk))
+	}
+	if kpk != nil {
+		require.NoError(t, p.store.StoreKyberPreKey(ctx, kpk))
+	}
+}
+
+// startSession makes p start a session with to from a new bundle of to's
+// of kind k; it must succeed.
+func (p *party) startSession(t testing.TB, to *party, k bundleKind) {
+	t.Helper()
+	require.NoError(t, p.m.ProcessBundle(context.Background(), to.addr, to.bundle(t, k)))
+}
+
+// send encrypts msg to to; it must succeed.
+func (p *party) send(t testing.TB, to *party, msg string) session.Ciphertext {
+	t.Helper()
+	ct, err := p.m.Encrypt(context.Background(), to.addr, []byte(msg))
+	require.NoError(t, err)
+	return ct
+}
+
+// recv decrypts ct from from; it must succeed.
+func (p *party) recv(t testing.TB, from *party, ct session.Ciphertext) string {
+	t.Helper()
+	pt, err := p.m.Decrypt(context.Background(), from.addr, ct)
+	require.NoError(t, err)
+	return string(pt)
+}
+
+// roundTrips sends n messages each way, a first, each read by the other
+// side at once and checked.
+func roundTrips(t testing.TB, a, b *party, n int) {
+	t.Helper()
+	for i := range n {
+		msg := fmt.Sprintf("%s %d", a.addr.Name, i)
+		require.Equal(t, msg, b.recv(t, a, a.send(t, b, msg)))
+		msg = fmt.Sprintf("%s %d", b.addr.Name, i)
+		require.Equal(t, msg, a.recv(t, b, b.send(t, a, msg)))
+	}
+}
+
+// skipAhead moves p's sending chain for to n messages ahead, as if p had
+// sent n messages that were lost, so that its next message is n further
+// ahead. It works on the stored record's current state, not through the
+// Manager, so that MaxForwardJumps messages take little time.
+func (p *party) skipAhead(t testing.TB, to *party, n int) {
+	t.Helper()
+	rec := loadRecord(t, p.store, to.addr)
+	require.NotNil(t, rec)
+	s := session.CurrentStateForTest(rec)
+	for range n {
+		_, _, err := s.Encrypt(nil, []byte{0})
+		require.NoError(t, err)
+	}
+	require.NoError(t, p.store.StoreSession(context.Background(), to.addr, rec))
+}
+
+// loadRecord returns the record st holds for addr, or nil.
+func loadRecord(t testing.TB, st session.SessionStore, addr session.Address) *session.Record {
+	t.Helper()
+	rec, err := st.LoadSession(context.Background(), addr)
+	require.NoError(t, err)
+	return rec
+}
+
+// loadRecordBytes returns the encoding of the record st holds for addr, or
+// nil if it holds none.
+func loadRecordBytes(t testing.TB, st session.SessionStore, addr session.Address) []byte {
+	t.Helper()
+	rec := loadRecord(t, st, addr)
+	if rec == nil {
+		return nil
+	}
+	b, err := rec.MarshalBinary()
+	require.NoError(t, err)
+	return b
+}
+
+// storeRecordBytes parses b and stores it as the record for addr.
+func storeRecordBytes(t testing.TB, st session.SessionStore, addr session.Address, b []byte) {
+	t.Helper()
+	rec, err := session.ParseRecord(b)
+	require.NoError(t, err)
+	require.NoError(t, st.StoreSession(context.Background(), addr, rec))
+}
+
+// mustInfo returns rec's SessionInfo; rec must have a current state.
+func mustInfo(t testing.TB, rec *session.Record) session.SessionInfo {
+	t.Helper()
+	require.NotNil(t, rec, "a record")
+	info, ok := rec.Info()
+	require.True(t, ok, "the record has a current state")
+	return info
+}
+
+// replaceField returns a PreKeySignalMessage with field num replaced by a
+// bytes field holding v.
+func replaceField(t testing.TB, msg []byte, num protowire.Number, v []byte) []byte {
+	t.Helper()
+	out := []byte{msg[0]}
+	body := msg[1:]
+	for len(body) > 0 {
+		n, typ, tl := protowire.ConsumeTag(body)
+		require.GreaterOrEqual(t, tl, 0)
+		vl := protowire.ConsumeFieldValue(n, typ, body[tl:])
+		require.GreaterOrEqual(t, vl, 0)
+		if n == num {
+			out = protowire.AppendTag(out, num, protowire.BytesType)
+			out = protowire.AppendBytes(out, v)
+		} else {
+			out = append(out, body[:tl+vl]...)
+		}
+		body = body[tl+vl:]
+	}
+	return out
+}
+
+// generateKey returns a new identity key pair.
+func generateKey(t testing.TB) *keys.PrivateKey {
+	t.Helper()
+	k, err := keys.GeneratePrivateKey()
+	require.NoError(t, err)
+	return k
+}
+
+// parsePrivateKey parses a recorded private key.
+func parsePrivateKey(t testing.TB, b []byte) *keys.PrivateKey {
+	t.Helper()
+	k, err := keys.ParsePrivateKey(b)
+	require.NoError(t, err)
+	return k
+}
