@@ -2,39 +2,15 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
-
-// forgedWhisper returns a version 4 SignalMessage with a fresh ratchet key,
-// the given counter and a random MAC: it costs a receiver everything up to
-// the MAC check on every state it tries.
-func forgedWhisper(tb testing.TB, counter uint32) session.Ciphertext {
-	tb.Helper()
-	priv, err := keys.GeneratePrivateKey()
-	require.NoError(tb, err)
-	b := []byte{0x44}
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendBytes(b, priv.PublicKey().Bytes())
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(counter))
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, 0)
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	b = protowire.AppendBytes(b, make([]byte, 32))
-	mac := make([]byte, 8)
-	_, _ = rand.Read(mac)
-	return session.Ciphertext{Type: session.WhisperType, Bytes: append(b, mac...)}
-}
 
 // newPairWithManyStates gives bob a record for alice with a current state and
 // MaxArchivedStates archived ones, each set up by a PreKey message of

@@ -32,10 +32,7 @@ func TestGroupCipherVectors(t *testing.T) {
 
 	d, err := bob.groups.ProcessDistributionMessage(ctx, alice, g.SKDM)
 	require.NoError(t, err)
-	rec, err := bob.store.LoadSenderKey(ctx, alice, d.DistributionID)
-	require.NoError(t, err)
-	b, _ := rec.MarshalBinary()
-	assert.Equal(t, []byte(g.ReceiverRecordAfterSKDM), b)
+	assert.Equal(t, []byte(g.ReceiverRecordAfterSKDM), loadSenderKeyBytes(t, bob.store, alice, d.DistributionID))
 
 	for _, s := range g.Deliveries.Steps {
 		mv := g.Messages[s.Message]
@@ -51,10 +48,7 @@ func TestGroupCipherVectors(t *testing.T) {
 			t.Fatalf("unexpected expect %q", s.Expect)
 		}
 	}
-	rec, err = bob.store.LoadSenderKey(ctx, alice, d.DistributionID)
-	require.NoError(t, err)
-	b, _ = rec.MarshalBinary()
-	assert.Equal(t, []byte(g.ReceiverRecordAfterDeliveries), b)
+	assert.Equal(t, []byte(g.ReceiverRecordAfterDeliveries), loadSenderKeyBytes(t, bob.store, alice, d.DistributionID))
 
 	// The sender's record moved in from libsignal encrypts on.
 	sender := newParty(t, v.Sender.Name, 1, withTrust(session.TrustAll), withOwnAddress())
@@ -63,7 +57,8 @@ func TestGroupCipherVectors(t *testing.T) {
 	require.NoError(t, sender.store.StoreSenderKey(ctx, sender.addr, d.DistributionID, senderRec))
 	d2, err := sender.groups.CreateDistributionMessage(ctx, d.DistributionID)
 	require.NoError(t, err)
-	skdm, _ := d2.MarshalBinary()
+	skdm, err := d2.MarshalBinary()
+	require.NoError(t, err)
 	assert.Equal(t, []byte(g.SKDM), skdm)
 }
 
@@ -71,25 +66,24 @@ func TestGroupCipherResetAndLegacy(t *testing.T) {
 	ctx := context.Background()
 	alice := newParty(t, "alice", 1, withTrust(session.TrustAll), withOwnAddress())
 	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
-	id, _ := senderkey.NewDistributionID()
+	id := newDistributionID(t)
 
 	_, err := alice.groups.Encrypt(ctx, id, []byte("x"))
 	assert.ErrorIs(t, err, senderkey.ErrNoSenderKeyState)
 
-	d1, err := alice.groups.CreateDistributionMessage(ctx, id)
+	d1 := alice.distributeSenderKey(t, bob, id)
+	old, err := alice.groups.Encrypt(ctx, id, []byte("old"))
 	require.NoError(t, err)
-	skdm1, _ := d1.MarshalBinary()
-	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, skdm1)
-	require.NoError(t, err)
-	old := must(alice.groups.Encrypt(ctx, id, []byte("old")))
 
 	d2, err := alice.groups.ResetSenderKey(ctx, id)
 	require.NoError(t, err)
 	assert.NotEqual(t, d1.SigningKey, d2.SigningKey)
-	ct := must(alice.groups.Encrypt(ctx, id, []byte("new")))
+	ct, err := alice.groups.Encrypt(ctx, id, []byte("new"))
+	require.NoError(t, err)
 	_, _, err = bob.groups.Decrypt(ctx, alice.addr, ct)
 	assert.ErrorIs(t, err, senderkey.ErrNoSenderKeyState)
-	skdm2, _ := d2.MarshalBinary()
+	skdm2, err := d2.MarshalBinary()
+	require.NoError(t, err)
 	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, skdm2)
 	require.NoError(t, err)
 	for ct, want := range map[string]string{string(ct): "new", string(old): "old"} {
@@ -99,25 +93,27 @@ func TestGroupCipherResetAndLegacy(t *testing.T) {
 	}
 
 	// A failed decrypt stores nothing.
-	before, _ := bob.store.LoadSenderKey(ctx, alice.addr, id)
+	before := loadSenderKeyBytes(t, bob.store, alice.addr, id)
+	require.NotNil(t, before)
 	bad := []byte(ct)
 	bad = append(bad[:len(bad)-1:len(bad)-1], bad[len(bad)-1]^1)
 	_, _, err = bob.groups.Decrypt(ctx, alice.addr, bad)
 	assert.ErrorIs(t, err, senderkey.ErrBadSignature)
-	after, _ := bob.store.LoadSenderKey(ctx, alice.addr, id)
-	assert.Equal(t, must(before.MarshalBinary()), must(after.MarshalBinary()))
+	assert.Equal(t, before, loadSenderKeyBytes(t, bob.store, alice.addr, id))
 
 	// WhatsApp format, per group.
 	la, lb := alice.groups.Legacy("120363000000000000@g.us"), bob.groups.Legacy("120363000000000000@g.us")
 	assert.Equal(t, senderkey.LegacyGroupID("120363000000000000@g.us"), la.ID())
 	ld, err := la.CreateDistributionMessage(ctx)
 	require.NoError(t, err)
-	lskdm, _ := ld.MarshalBinary()
+	lskdm, err := ld.MarshalBinary()
+	require.NoError(t, err)
 	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, lskdm)
 	assert.ErrorIs(t, err, senderkey.ErrMalformed, "a legacy SKDM is not a libsignal one")
 	_, err = lb.ProcessDistributionMessage(ctx, alice.addr, lskdm)
 	require.NoError(t, err)
-	lct := must(la.Encrypt(ctx, []byte("legacy")))
+	lct, err := la.Encrypt(ctx, []byte("legacy"))
+	require.NoError(t, err)
 	pt, err := lb.Decrypt(ctx, alice.addr, lct)
 	require.NoError(t, err)
 	assert.Equal(t, "legacy", string(pt))
@@ -131,12 +127,8 @@ func TestGroupCipherConcurrent(t *testing.T) {
 	ctx := context.Background()
 	alice := newParty(t, "alice", 1, withTrust(session.TrustAll), withOwnAddress())
 	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
-	id, _ := senderkey.NewDistributionID()
-	d, err := alice.groups.CreateDistributionMessage(ctx, id)
-	require.NoError(t, err)
-	skdm, _ := d.MarshalBinary()
-	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, skdm)
-	require.NoError(t, err)
+	id := newDistributionID(t)
+	alice.distributeSenderKey(t, bob, id)
 
 	const workers, each = 4, 10
 	cts := make(chan []byte, workers*each)

@@ -10,6 +10,7 @@ package session_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
+	"github.com/ratchetlab/signal/senderkey"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -271,6 +273,63 @@ func mustInfo(t testing.TB, rec *session.Record) session.SessionInfo {
 	info, ok := rec.Info()
 	require.True(t, ok, "the record has a current state")
 	return info
+}
+
+// newDistributionID returns a new random distribution id.
+func newDistributionID(t testing.TB) senderkey.DistributionID {
+	t.Helper()
+	id, err := senderkey.NewDistributionID()
+	require.NoError(t, err)
+	return id
+}
+
+// distributeSenderKey hands p's sender key for dist (created if p has
+// none) to to, as a distribution message to must accept, and returns the
+// message. p and to need GroupCiphers (withOwnAddress).
+func (p *party) distributeSenderKey(t testing.TB, to *party, dist senderkey.DistributionID) *senderkey.DistributionMessage {
+	t.Helper()
+	ctx := context.Background()
+	d, err := p.groups.CreateDistributionMessage(ctx, dist)
+	require.NoError(t, err)
+	skdm, err := d.MarshalBinary()
+	require.NoError(t, err)
+	_, err = to.groups.ProcessDistributionMessage(ctx, p.addr, skdm)
+	require.NoError(t, err)
+	return d
+}
+
+// loadSenderKeyBytes returns the encoding of the sender key record st
+// holds for (sender, dist), or nil if it holds none.
+func loadSenderKeyBytes(t testing.TB, st session.SenderKeyStore, sender session.Address, dist senderkey.DistributionID) []byte {
+	t.Helper()
+	rec, err := st.LoadSenderKey(context.Background(), sender, dist)
+	require.NoError(t, err)
+	if rec == nil {
+		return nil
+	}
+	b, err := rec.MarshalBinary()
+	require.NoError(t, err)
+	return b
+}
+
+// forgedWhisper returns a version 4 SignalMessage with a fresh ratchet key,
+// the given counter and a random MAC: it costs a receiver everything up to
+// the MAC check on every state it tries.
+func forgedWhisper(tb testing.TB, counter uint32) session.Ciphertext {
+	tb.Helper()
+	priv := generateKey(tb)
+	b := []byte{0x44}
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, priv.PublicKey().Bytes())
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(counter))
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, 0)
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	b = protowire.AppendBytes(b, make([]byte, 32))
+	mac := make([]byte, 8)
+	_, _ = rand.Read(mac)
+	return session.Ciphertext{Type: session.WhisperType, Bytes: append(b, mac...)}
 }
 
 // replaceField returns a PreKeySignalMessage with field num replaced by a

@@ -19,8 +19,7 @@ func TestMemoryAtomicSenderKeys(t *testing.T) {
 	ctx := context.Background()
 	alice := newParty(t, "alice", 1, withTrust(session.TrustAll), withOwnAddress())
 	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
-	id, err := senderkey.NewDistributionID()
-	require.NoError(t, err)
+	id := newDistributionID(t)
 	d, err := alice.groups.CreateDistributionMessage(ctx, id)
 	require.NoError(t, err)
 	skdm, err := d.MarshalBinary()
@@ -60,5 +59,5 @@ func TestMemoryAtomicSenderKeys(t *testing.T) {
 	// The message was consumed by the committed transaction.
 	g := session.NewGroupCipher(bob.store, bob.addr)
 	_, _, err = g.Decrypt(ctx, alice.addr, ct)
-	assert.Error(t, err, "a message decrypted in a committed transaction decrypted again")
+	assert.ErrorIs(t, err, senderkey.ErrDuplicateMessage, "a message decrypted in a committed transaction decrypted again")
 }

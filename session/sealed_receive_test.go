@@ -62,18 +62,10 @@ func testSealedReceive(t *testing.T, atomic bool) {
 
 	// Group: Alice's SKDM reaches Bob (over the 1:1 session in a real
 	// client), then a sealed sender key message.
-	dist, err := senderkey.NewDistributionID()
-	require.NoError(t, err)
-	d, err := alice.groups.CreateDistributionMessage(ctx, dist)
-	require.NoError(t, err)
-	skdm, err := d.MarshalBinary()
-	require.NoError(t, err)
-	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, skdm)
-	require.NoError(t, err)
-	before, err := bob.store.LoadSenderKey(ctx, alice.addr, dist)
-	require.NoError(t, err)
-	beforeBytes, err := before.MarshalBinary()
-	require.NoError(t, err)
+	dist := newDistributionID(t)
+	alice.distributeSenderKey(t, bob, dist)
+	before := loadSenderKeyBytes(t, bob.store, alice.addr, dist)
+	require.NotNil(t, before)
 
 	skm, err := alice.groups.Encrypt(ctx, dist, []byte("to the group"))
 	require.NoError(t, err)
@@ -85,11 +77,7 @@ func testSealedReceive(t *testing.T, atomic bool) {
 	got, err = receive(env, true)
 	require.ErrorIs(t, err, errHandler)
 	assert.Equal(t, "to the group", string(got.Plaintext))
-	after, err := bob.store.LoadSenderKey(ctx, alice.addr, dist)
-	require.NoError(t, err)
-	afterBytes, err := after.MarshalBinary()
-	require.NoError(t, err)
-	assert.Equal(t, beforeBytes, afterBytes, "a failed handler advanced the sender key record")
+	assert.Equal(t, before, loadSenderKeyBytes(t, bob.store, alice.addr, dist), "a failed handler advanced the sender key record")
 
 	got, err = receive(env, false)
 	require.NoError(t, err)

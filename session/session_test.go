@@ -173,8 +173,10 @@ func TestNoSession(t *testing.T) {
 	alice, bob := newPair(t)
 	_, err := alice.m.Encrypt(ctx, bob.addr, []byte("x"))
 	require.ErrorIs(t, err, session.ErrNoSession)
+	_, err = alice.m.Decrypt(ctx, bob.addr, forgedWhisper(t, 0))
+	require.ErrorIs(t, err, session.ErrNoSession)
 	_, err = alice.m.Decrypt(ctx, bob.addr, session.Ciphertext{Type: session.WhisperType, Bytes: []byte{0x44, 1, 2, 3, 4, 5, 6, 7, 8, 9}})
-	require.Error(t, err)
+	require.ErrorIs(t, err, session.ErrMalformedMessage)
 	_, err = alice.m.Decrypt(ctx, bob.addr, session.Ciphertext{Type: 9, Bytes: []byte{0x44}})
 	require.ErrorIs(t, err, session.ErrUnknownMessageType)
 }
