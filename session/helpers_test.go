@@ -332,24 +332,69 @@ func forgedWhisper(tb testing.TB, counter uint32) session.Ciphertext {
 	return session.Ciphertext{Type: session.WhisperType, Bytes: append(b, mac...)}
 }
 
+// protoField is one protobuf field: its number, wire type and encoded
+// value.
+type protoField struct {
+	num protowire.Number
+	typ protowire.Type
+	val []byte // the value's encoding, without tag (a bytes field: with its length)
+}
+
+// parseProtoFields splits an encoded protobuf message into its fields.
+func parseProtoFields(t testing.TB, b []byte) []protoField {
+	t.Helper()
+	var out []protoField
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		require.GreaterOrEqual(t, n, 0)
+		b = b[n:]
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		require.GreaterOrEqual(t, n, 0)
+		out = append(out, protoField{num, typ, b[:n]})
+		b = b[n:]
+	}
+	return out
+}
+
+// bytes returns the value of a bytes field.
+func (f protoField) bytes(t testing.TB) []byte {
+	t.Helper()
+	require.Equal(t, protowire.BytesType, f.typ)
+	v, n := protowire.ConsumeBytes(f.val)
+	require.Equal(t, len(f.val), n)
+	return v
+}
+
+// varint returns the value of a varint field.
+func (f protoField) varint(t testing.TB) uint64 {
+	t.Helper()
+	require.Equal(t, protowire.VarintType, f.typ)
+	v, n := protowire.ConsumeVarint(f.val)
+	require.Equal(t, len(f.val), n)
+	return v
+}
+
+// appendTo appends f, tag and value, to b.
+func (f protoField) appendTo(b []byte) []byte {
+	return append(protowire.AppendTag(b, f.num, f.typ), f.val...)
+}
+
+// appendBytesField appends a bytes field.
+func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+}
+
 // replaceField returns a PreKeySignalMessage with field num replaced by a
 // bytes field holding v.
 func replaceField(t testing.TB, msg []byte, num protowire.Number, v []byte) []byte {
 	t.Helper()
 	out := []byte{msg[0]}
-	body := msg[1:]
-	for len(body) > 0 {
-		n, typ, tl := protowire.ConsumeTag(body)
-		require.GreaterOrEqual(t, tl, 0)
-		vl := protowire.ConsumeFieldValue(n, typ, body[tl:])
-		require.GreaterOrEqual(t, vl, 0)
-		if n == num {
-			out = protowire.AppendTag(out, num, protowire.BytesType)
-			out = protowire.AppendBytes(out, v)
+	for _, f := range parseProtoFields(t, msg[1:]) {
+		if f.num == num {
+			out = appendBytesField(out, num, v)
 		} else {
-			out = append(out, body[:tl+vl]...)
+			out = f.appendTo(out)
 		}
-		body = body[tl+vl:]
 	}
 	return out
 }

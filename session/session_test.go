@@ -102,10 +102,7 @@ func TestChangedIdentityRejected(t *testing.T) {
 }
 
 func TestArchivedStatesAndTrialDecryption(t *testing.T) {
-	alice, bob := newPair(t)
-	alice.startSession(t, bob, pqxdhNoOPK)
-	assert.Equal(t, "a", bob.recv(t, alice, alice.send(t, bob, "a")))
-	assert.Equal(t, "b", alice.recv(t, bob, bob.send(t, alice, "b")))
+	alice, bob := newEstablishedPair(t, pqxdhNoOPK)
 	old := bob.send(t, alice, "late, old session") // in flight
 
 	// Alice starts a new session (e.g. after a reinstall of the same identity).

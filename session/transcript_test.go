@@ -99,47 +99,9 @@ func decryptSeq(t *testing.T, m *session.Manager, s *testvectors.TranscriptSessi
 	assert.Equal(t, want, string(pt), "seq %d", seq)
 }
 
-// field is one protobuf field: its number, wire type and encoded value.
-type field struct {
-	num protowire.Number
-	typ protowire.Type
-	val []byte // the value's encoding, without tag (a bytes field: with its length)
-}
-
-func parseFields(t *testing.T, b []byte) []field {
-	t.Helper()
-	var out []field
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		require.GreaterOrEqual(t, n, 0)
-		b = b[n:]
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		require.GreaterOrEqual(t, n, 0)
-		out = append(out, field{num, typ, b[:n]})
-		b = b[n:]
-	}
-	return out
-}
-
-func (f field) bytes(t *testing.T) []byte {
-	t.Helper()
-	require.Equal(t, protowire.BytesType, f.typ)
-	v, n := protowire.ConsumeBytes(f.val)
-	require.Equal(t, len(f.val), n)
-	return v
-}
-
-func (f field) varint(t *testing.T) uint64 {
-	t.Helper()
-	require.Equal(t, protowire.VarintType, f.typ)
-	v, n := protowire.ConsumeVarint(f.val)
-	require.Equal(t, len(f.val), n)
-	return v
-}
-
 // byNumber groups fields by number.
-func byNumber(fs []field) map[protowire.Number][]field {
-	m := make(map[protowire.Number][]field)
+func byNumber(fs []protoField) map[protowire.Number][]protoField {
+	m := make(map[protowire.Number][]protoField)
 	for _, f := range fs {
 		m[f.num] = append(m[f.num], f)
 	}
@@ -149,11 +111,11 @@ func byNumber(fs []field) map[protowire.Number][]field {
 // checkChain compares a Chain message with a recorded libsignal chain.
 func checkChain(t *testing.T, b []byte, want testvectors.ChainState, what string) {
 	t.Helper()
-	c := byNumber(parseFields(t, b))
+	c := byNumber(parseProtoFields(t, b))
 	require.Len(t, c[1], 1, what)
 	assert.Equal(t, []byte(want.RatchetKey), c[1][0].bytes(t), what+": ratchet key")
 	require.Len(t, c[3], 1, what)
-	ck := byNumber(parseFields(t, c[3][0].bytes(t)))
+	ck := byNumber(parseProtoFields(t, c[3][0].bytes(t)))
 	index := uint64(0) // proto3 leaves out a zero index
 	if len(ck[1]) == 1 {
 		index = ck[1][0].varint(t)
@@ -170,10 +132,10 @@ func checkChain(t *testing.T, b []byte, want testvectors.ChainState, what string
 func withLibsignalDraw(t *testing.T, st *session.MemoryStore, s *testvectors.TranscriptSession) {
 	t.Helper()
 	addr := transcriptAlice(s)
-	rec := byNumber(parseFields(t, loadRecordBytes(t, st, addr)))
+	rec := byNumber(parseProtoFields(t, loadRecordBytes(t, st, addr)))
 	require.Len(t, rec[1], 1, "a current session")
 	assert.Empty(t, rec[2], "no archived session")
-	fs := parseFields(t, rec[1][0].bytes(t))
+	fs := parseProtoFields(t, rec[1][0].bytes(t))
 	ss := byNumber(fs)
 
 	first, err := ratchet.ParsePreKeyMessage(s.Messages[0].Ciphertext)
@@ -198,29 +160,23 @@ func withLibsignalDraw(t *testing.T, st *session.MemoryStore, s *testvectors.Tra
 		ck = protowire.AppendTag(ck, 1, protowire.VarintType)
 		ck = protowire.AppendVarint(ck, uint64(want.SenderChain.ChainKeyIndex))
 	}
-	ck = protowire.AppendTag(ck, 2, protowire.BytesType)
-	ck = protowire.AppendBytes(ck, want.SenderChain.ChainKey)
-	chain = protowire.AppendTag(chain, 1, protowire.BytesType)
-	chain = protowire.AppendBytes(chain, want.SenderChain.RatchetKey)
-	chain = protowire.AppendTag(chain, 2, protowire.BytesType)
-	chain = protowire.AppendBytes(chain, want.SenderChain.RatchetPriv)
-	chain = protowire.AppendTag(chain, 3, protowire.BytesType)
-	chain = protowire.AppendBytes(chain, ck)
+	ck = appendBytesField(ck, 2, want.SenderChain.ChainKey)
+	chain = appendBytesField(chain, 1, want.SenderChain.RatchetKey)
+	chain = appendBytesField(chain, 2, want.SenderChain.RatchetPriv)
+	chain = appendBytesField(chain, 3, ck)
 	for _, f := range fs {
-		state = protowire.AppendTag(state, f.num, f.typ)
 		switch f.num {
-		case 4:
-			state = protowire.AppendBytes(state, want.RootKey)
-		case 6:
-			state = protowire.AppendBytes(state, chain)
+		case 4: // root_key
+			require.Equal(t, protowire.BytesType, f.typ)
+			state = appendBytesField(state, f.num, want.RootKey)
+		case 6: // sender_chain
+			require.Equal(t, protowire.BytesType, f.typ)
+			state = appendBytesField(state, f.num, chain)
 		default:
-			state = append(state, f.val...)
+			state = f.appendTo(state)
 		}
 	}
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendBytes(b, state)
-	storeRecordBytes(t, st, addr, b)
+	storeRecordBytes(t, st, addr, appendBytesField(nil, 1, state))
 }
 
 // TestTranscriptRecords plays Bob in both recorded sessions, in libsignal's
