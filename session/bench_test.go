@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -52,13 +51,13 @@ func (m *cpuMeter) done() {
 // both sessions are deleted and the one-time pre-key is stored again.
 func BenchmarkSessionSetup(b *testing.B) {
 	for _, c := range []struct {
-		name  string
-		kyber kem.Type
-	}{{"X3DH", 0}, {"PQXDH", kem.Kyber1024}} {
+		name   string
+		bundle bundleKind
+	}{{"X3DH", x3dh}, {"PQXDH", pqxdh}} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
 			alice, bob := newPair(b, withTrust(session.TrustAll), withOptions(session.WithX3DH(true)))
-			bundle := bob.bundle(b, bundleKind{opk: true, kyber: c.kyber})
+			bundle := bob.bundle(b, c.bundle)
 			opkID, _, ok := bundle.PreKey()
 			require.True(b, ok)
 			opk, err := bob.store.LoadPreKey(ctx, opkID)
