@@ -318,15 +318,11 @@ func loadSenderKeyBytes(t testing.TB, st session.SenderKeyStore, sender session.
 func forgedWhisper(tb testing.TB, counter uint32) session.Ciphertext {
 	tb.Helper()
 	priv := generateKey(tb)
-	b := []byte{0x44}
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendBytes(b, priv.PublicKey().Bytes())
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(counter))
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, 0)
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	b = protowire.AppendBytes(b, make([]byte, 32))
+	// ratchet_key, counter, previous_counter, ciphertext
+	b := appendBytesField([]byte{0x44}, 1, priv.PublicKey().Bytes())
+	b = protowire.AppendVarint(protowire.AppendTag(b, 2, protowire.VarintType), uint64(counter))
+	b = protowire.AppendVarint(protowire.AppendTag(b, 3, protowire.VarintType), 0)
+	b = appendBytesField(b, 4, make([]byte, 32))
 	mac := make([]byte, 8)
 	_, _ = rand.Read(mac)
 	return session.Ciphertext{Type: session.WhisperType, Bytes: append(b, mac...)}
