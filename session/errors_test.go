@@ -33,7 +33,6 @@ func TestTooFarInFutureBothTypes(t *testing.T) {
 			}
 			alice.skipAhead(t, bob, ratchet.MaxForwardJumps)
 			ok := alice.send(t, bob, "just within") // counter next+MaxForwardJumps
-			alice.skipAhead(t, bob, 0)
 			far := alice.send(t, bob, "too far")
 			require.Equal(t, typ, far.Type)
 			before := loadRecordBytes(t, bob.store, alice.addr)
