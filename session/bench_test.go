@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -52,14 +51,13 @@ func (m *cpuMeter) done() {
 // both sessions are deleted and the one-time pre-key is stored again.
 func BenchmarkSessionSetup(b *testing.B) {
 	for _, c := range []struct {
-		name  string
-		kyber kem.Type
-	}{{"X3DH", 0}, {"PQXDH", kem.Kyber1024}} {
+		name   string
+		bundle bundleKind
+	}{{"X3DH", x3dh}, {"PQXDH", pqxdh}} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
-			alice := newParty(b, "alice", 1, session.TrustAll, session.WithX3DH(true))
-			bob := newParty(b, "bob", 2, session.TrustAll, session.WithX3DH(true))
-			bundle := bob.bundle(b, true, c.kyber)
+			alice, bob := newPair(b, withTrust(session.TrustAll), withOptions(session.WithX3DH(true)))
+			bundle := bob.bundle(b, c.bundle)
 			opkID, _, ok := bundle.PreKey()
 			require.True(b, ok)
 			opk, err := bob.store.LoadPreKey(ctx, opkID)
@@ -91,25 +89,12 @@ func BenchmarkSessionSetup(b *testing.B) {
 	}
 }
 
-// established returns Alice and Bob with a PQXDH session that both sides
-// have used, so that Alice sends Whisper messages.
-func established(tb testing.TB) (alice, bob *party) {
-	tb.Helper()
-	ctx := context.Background()
-	alice = newParty(tb, "alice", 1, session.TrustOnFirstUse)
-	bob = newParty(tb, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(tb, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(tb, true, kem.Kyber1024)))
-	require.Equal(tb, "hi", bob.recv(tb, alice, alice.send(tb, bob, "hi")))
-	require.Equal(tb, "hello", alice.recv(tb, bob, bob.send(tb, alice, "hello")))
-	return alice, bob
-}
-
 // BenchmarkSessionEncrypt measures Encrypt on an established session,
 // through a MemoryStore: the record is decoded, used and encoded again.
 func BenchmarkSessionEncrypt(b *testing.B) {
 	b.Run("100B", func(b *testing.B) {
 		ctx := context.Background()
-		alice, bob := established(b)
+		alice, bob := newEstablishedPair(b, pqxdh)
 		msg := make([]byte, 100)
 		b.SetBytes(int64(len(msg)))
 		cpu := meter(b)
@@ -128,7 +113,7 @@ func BenchmarkSessionEncrypt(b *testing.B) {
 func BenchmarkSessionDecrypt(b *testing.B) {
 	b.Run("100B", func(b *testing.B) {
 		ctx := context.Background()
-		alice, bob := established(b)
+		alice, bob := newEstablishedPair(b, pqxdh)
 		msg := make([]byte, 100)
 		var queue []session.Ciphertext
 		b.SetBytes(int64(len(msg)))
@@ -159,25 +144,13 @@ func BenchmarkSessionDecrypt(b *testing.B) {
 // holds 200 skipped message keys).
 func benchRecords(tb testing.TB) (typical, skipped200 []byte) {
 	tb.Helper()
-	ctx := context.Background()
-	alice, bob := established(tb)
-	for range 10 {
-		bob.recv(tb, alice, alice.send(tb, bob, "ping"))
-		alice.recv(tb, bob, bob.send(tb, alice, "pong"))
-	}
-	load := func() []byte {
-		rec, err := bob.store.LoadSession(ctx, alice.addr)
-		require.NoError(tb, err)
-		b, err := rec.MarshalBinary()
-		require.NoError(tb, err)
-		return b
-	}
-	typical = load()
-	for range 200 {
-		alice.send(tb, bob, "lost")
-	}
+	alice, bob := newEstablishedPair(tb, pqxdh)
+	roundTrips(tb, alice, bob, 10)
+	typical = loadRecordBytes(tb, bob.store, alice.addr)
+	require.NotNil(tb, typical)
+	alice.skipAhead(tb, bob, 200)
 	bob.recv(tb, alice, alice.send(tb, bob, "delivered"))
-	skipped200 = load()
+	skipped200 = loadRecordBytes(tb, bob.store, alice.addr)
 	require.Greater(tb, len(skipped200), len(typical)+200*32, "the skipped keys are in the record")
 	return typical, skipped200
 }

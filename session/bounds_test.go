@@ -2,60 +2,31 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
 
-// forgedWhisper returns a version 4 SignalMessage with a fresh ratchet key,
-// the given counter and a random MAC: it costs a receiver everything up to
-// the MAC check on every state it tries.
-func forgedWhisper(tb testing.TB, counter uint32) session.Ciphertext {
-	tb.Helper()
-	priv, err := keys.GeneratePrivateKey()
-	require.NoError(tb, err)
-	b := []byte{0x44}
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendBytes(b, priv.PublicKey().Bytes())
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(counter))
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, 0)
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	b = protowire.AppendBytes(b, make([]byte, 32))
-	mac := make([]byte, 8)
-	_, _ = rand.Read(mac)
-	return session.Ciphertext{Type: session.WhisperType, Bytes: append(b, mac...)}
-}
-
-// manyStates gives bob a record for alice with a current state and
+// newPairWithManyStates gives bob a record for alice with a current state and
 // MaxArchivedStates archived ones, each set up by a PreKey message of
 // alice's; fat fills each with the most skipped keys a peer can make us
 // keep (MaxReceiverChains chains of MaxMessageKeys).
-func manyStates(tb testing.TB, fat bool) (alice, bob *party) {
+func newPairWithManyStates(tb testing.TB, fat bool) (alice, bob *party) {
 	tb.Helper()
-	ctx := context.Background()
-	alice = newParty(tb, "alice", 1, session.TrustOnFirstUse)
-	bob = newParty(tb, "bob", 2, session.TrustOnFirstUse)
+	alice, bob = newPair(tb)
 	for range session.MaxArchivedStates + 1 {
-		require.NoError(tb, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(tb, false, kem.Kyber1024)))
+		alice.startSession(tb, bob, pqxdhNoOPK)
 		require.Equal(tb, "hi", bob.recv(tb, alice, alice.send(tb, bob, "hi")))
 		if fat {
 			fatten(tb, alice, bob)
 		}
 	}
-	rec, err := bob.store.LoadSession(ctx, alice.addr)
-	require.NoError(tb, err)
-	require.Equal(tb, session.MaxArchivedStates, rec.ArchivedStates())
+	require.Equal(tb, session.MaxArchivedStates, loadRecord(tb, bob.store, alice.addr).ArchivedStates())
 	return alice, bob
 }
 
@@ -64,8 +35,9 @@ func manyStates(tb testing.TB, fat bool) (alice, bob *party) {
 // alice skips MaxMessageKeys messages, then bob answers so that her next
 // message starts a new chain.
 func fatten(tb testing.TB, alice, bob *party) {
+	tb.Helper()
 	for range ratchet.MaxReceiverChains {
-		advance(tb, alice, bob, ratchet.MaxMessageKeys)
+		alice.skipAhead(tb, bob, ratchet.MaxMessageKeys)
 		require.Equal(tb, "gap", bob.recv(tb, alice, alice.send(tb, bob, "gap")))
 		require.Equal(tb, "ok", alice.recv(tb, bob, bob.send(tb, alice, "ok")))
 	}
@@ -77,7 +49,7 @@ func fatten(tb testing.TB, alice, bob *party) {
 // state run a DH step and up to MaxForwardJumps (25,000), MaxArchivedJump
 // (2,000) or no chain steps before the MAC check.
 func BenchmarkForgedWhisper(b *testing.B) {
-	alice, bob := manyStates(b, false)
+	alice, bob := newPairWithManyStates(b, false)
 	for _, counter := range []uint32{ratchet.MaxForwardJumps, ratchet.MaxMessageKeys, 0} {
 		b.Run(fmt.Sprint("counter=", counter), func(b *testing.B) {
 			ctx := context.Background()
@@ -99,8 +71,8 @@ func BenchmarkForgedWhisper(b *testing.B) {
 // that record is stored (it is decoded and encoded on every message).
 func BenchmarkPinnedRecord(b *testing.B) {
 	ctx := context.Background()
-	alice, bob := manyStates(b, true)
-	b.ReportMetric(float64(len(storedRecordOrNil(b, bob.store, alice.addr)))/(1<<20), "record-MiB")
+	alice, bob := newPairWithManyStates(b, true)
+	b.ReportMetric(float64(len(loadRecordBytes(b, bob.store, alice.addr)))/(1<<20), "record-MiB")
 	msg := make([]byte, 100)
 	var queue []session.Ciphertext
 	cpu := meter(b)
@@ -118,31 +90,28 @@ func BenchmarkPinnedRecord(b *testing.B) {
 		queue = queue[1:]
 	}
 	cpu.done()
-	b.ReportMetric(float64(len(storedRecordOrNil(b, bob.store, alice.addr)))/(1<<20), "record-MiB")
+	b.ReportMetric(float64(len(loadRecordBytes(b, bob.store, alice.addr)))/(1<<20), "record-MiB")
 }
 
 // A state keeps at most MaxArchivedSkippedKeys skipped keys once archived
 // (the newest): one peer can no longer make us keep 41 × 10,000 of them.
 func TestArchivedSkippedKeysBounded(t *testing.T) {
-	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(false))
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(false))
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	alice, bob := newPair(t, withOptions(session.WithSPQR(false)))
+	alice.startSession(t, bob, pqxdhNoOPK)
 	require.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
 	fatten(t, alice, bob)
 	// The newest skipped key: it must survive the archiving.
 	kept := alice.send(t, bob, "kept")
 	require.Equal(t, "after", bob.recv(t, alice, alice.send(t, bob, "after")))
-	rec, err := bob.store.LoadSession(ctx, alice.addr)
-	require.NoError(t, err)
+	rec := loadRecord(t, bob.store, alice.addr)
 	require.Equal(t, (ratchet.MaxReceiverChains-1)*ratchet.MaxMessageKeys+1, session.CurrentStateForTest(rec).SkippedKeys())
-	fat := len(storedRecordOrNil(t, bob.store, alice.addr))
+	fat := len(loadRecordBytes(t, bob.store, alice.addr))
 	assert.Greater(t, fat, 300_000)
 
 	// A new session archives the fat state.
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	alice.startSession(t, bob, pqxdhNoOPK)
 	require.Equal(t, "new", bob.recv(t, alice, alice.send(t, bob, "new")))
-	b := storedRecordOrNil(t, bob.store, alice.addr)
+	b := loadRecordBytes(t, bob.store, alice.addr)
 	assert.Less(t, len(b), 3000+session.MaxArchivedSkippedKeys*45, "archived state trimmed (was %d bytes)", fat)
 	// The newest skipped keys stay; the trial decryption finds the state.
 	assert.Equal(t, "kept", bob.recv(t, alice, kept))
@@ -153,29 +122,20 @@ func TestArchivedSkippedKeysBounded(t *testing.T) {
 // current again libsignal's MaxForwardJumps applies.
 func TestArchivedJumpBounded(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
-	require.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
-	require.Equal(t, "ho", alice.recv(t, bob, bob.send(t, alice, "ho")))
+	alice, bob := newEstablishedPair(t, pqxdhNoOPK)
 	near := alice.send(t, bob, "near") // counter 0 of a new chain
-	advance(t, alice, bob, session.MaxArchivedJump)
+	alice.skipAhead(t, bob, session.MaxArchivedJump)
 	far := alice.send(t, bob, "far") // counter MaxArchivedJump+1
 
 	// A new session from another device of Alice's identity archives the old one at Bob.
-	alice2 := newParty(t, "alice", 1, session.TrustAll)
-	alice2.id = alice.id
-	st := session.NewMemoryStore(alice.id, 1, session.TrustAll)
-	m2, err := session.New(st.Stores())
-	require.NoError(t, err)
-	alice2.store, alice2.m = st, m2
-	require.NoError(t, alice2.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	alice2 := newParty(t, "alice", 1, withTrust(session.TrustAll), withIdentity(alice.id))
+	alice2.startSession(t, bob, pqxdhNoOPK)
 	require.Equal(t, "new", bob.recv(t, alice2, alice2.send(t, bob, "new")))
 
-	before := storedRecordOrNil(t, bob.store, alice.addr)
-	_, err = bob.m.Decrypt(ctx, alice.addr, far)
+	before := loadRecordBytes(t, bob.store, alice.addr)
+	_, err := bob.m.Decrypt(ctx, alice.addr, far)
 	require.ErrorIs(t, err, session.ErrTooFarInFuture)
-	assert.Equal(t, before, storedRecordOrNil(t, bob.store, alice.addr))
+	assert.Equal(t, before, loadRecordBytes(t, bob.store, alice.addr))
 	assert.Equal(t, "near", bob.recv(t, alice, near), "the archived state decrypts, and is promoted")
 	assert.Equal(t, "far", bob.recv(t, alice, far), "a current state may jump MaxForwardJumps")
 }

@@ -17,21 +17,6 @@ import (
 	"github.com/ratchetlab/signal/session"
 )
 
-// advance makes p's current state for peer encrypt n messages that are
-// thrown away, so that its next message is n further ahead.
-func advance(t testing.TB, p, peer *party, n int) {
-	t.Helper()
-	ctx := context.Background()
-	rec, err := p.store.LoadSession(ctx, peer.addr)
-	require.NoError(t, err)
-	s := session.CurrentStateForTest(rec)
-	for range n {
-		_, _, err := s.Encrypt(nil, []byte{0})
-		require.NoError(t, err)
-	}
-	require.NoError(t, p.store.StoreSession(ctx, peer.addr, rec))
-}
-
 // A message too far ahead of its chain is ErrTooFarInFuture, for PreKey
 // and Whisper messages alike, not ErrDecryption (which a Whisper message
 // used to get) and nothing is stored; one step less decrypts.
@@ -39,24 +24,22 @@ func TestTooFarInFutureBothTypes(t *testing.T) {
 	ctx := context.Background()
 	for _, typ := range []session.MessageType{session.PreKeyType, session.WhisperType} {
 		t.Run(typ.String(), func(t *testing.T) {
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(false))
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(false))
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+			alice, bob := newPair(t, withOptions(session.WithSPQR(false)))
+			alice.startSession(t, bob, pqxdh)
 			assert.Equal(t, "one", bob.recv(t, alice, alice.send(t, bob, "one")))
 			if typ == session.WhisperType {
 				// Alice's next message starts a new chain, at 0.
 				assert.Equal(t, "ack", alice.recv(t, bob, bob.send(t, alice, "ack")))
 			}
-			advance(t, alice, bob, ratchet.MaxForwardJumps)
+			alice.skipAhead(t, bob, ratchet.MaxForwardJumps)
 			ok := alice.send(t, bob, "just within") // counter next+MaxForwardJumps
-			advance(t, alice, bob, 0)
 			far := alice.send(t, bob, "too far")
 			require.Equal(t, typ, far.Type)
-			before := storedRecordOrNil(t, bob.store, alice.addr)
+			before := loadRecordBytes(t, bob.store, alice.addr)
 			_, err := bob.m.Decrypt(ctx, alice.addr, far)
 			require.ErrorIs(t, err, session.ErrTooFarInFuture)
 			require.NotErrorIs(t, err, session.ErrDecryption)
-			assert.Equal(t, before, storedRecordOrNil(t, bob.store, alice.addr))
+			assert.Equal(t, before, loadRecordBytes(t, bob.store, alice.addr))
 			assert.Equal(t, "just within", bob.recv(t, alice, ok))
 		})
 	}
@@ -67,48 +50,24 @@ func TestTooFarInFutureBothTypes(t *testing.T) {
 func editState(t *testing.T, rec []byte, edit func(num protowire.Number, v []byte) ([]byte, bool)) []byte {
 	t.Helper()
 	var out []byte
-	for len(rec) > 0 {
-		num, typ, n := protowire.ConsumeTag(rec)
-		require.Positive(t, n)
-		l := protowire.ConsumeFieldValue(num, typ, rec[n:])
-		require.Positive(t, l)
-		field := rec[:n+l]
-		rec = rec[n+l:]
-		if num != 1 {
-			out = append(out, field...)
+	for _, f := range parseProtoFields(t, rec) {
+		if f.num != 1 {
+			out = f.appendTo(out)
 			continue
 		}
-		st, _ := protowire.ConsumeBytes(field[n:])
-		var ns []byte
-		for len(st) > 0 {
-			fn, ft, tn := protowire.ConsumeTag(st)
-			require.Positive(t, tn)
-			fl := protowire.ConsumeFieldValue(fn, ft, st[tn:])
-			require.Positive(t, fl)
-			f := st[:tn+fl]
-			st = st[tn+fl:]
-			if ft != protowire.BytesType {
-				ns = append(ns, f...)
+		var state []byte
+		for _, sf := range parseProtoFields(t, f.bytes(t)) {
+			if sf.typ != protowire.BytesType {
+				state = sf.appendTo(state)
 				continue
 			}
-			v, _ := protowire.ConsumeBytes(f[tn:])
-			nv, keep := edit(fn, v)
-			if keep {
-				ns = protowire.AppendTag(ns, fn, protowire.BytesType)
-				ns = protowire.AppendBytes(ns, nv)
+			if v, keep := edit(sf.num, sf.bytes(t)); keep {
+				state = appendBytesField(state, sf.num, v)
 			}
 		}
-		out = protowire.AppendTag(out, 1, protowire.BytesType)
-		out = protowire.AppendBytes(out, ns)
+		out = appendBytesField(out, 1, state)
 	}
 	return out
-}
-
-func storeEncoded(t *testing.T, st *session.MemoryStore, addr session.Address, b []byte) {
-	t.Helper()
-	rec, err := session.ParseRecord(b)
-	require.NoError(t, err)
-	require.NoError(t, st.StoreSession(context.Background(), addr, rec))
 }
 
 // An SPQR state of ours that does not parse is ErrCorruptState (retrying
@@ -116,12 +75,8 @@ func storeEncoded(t *testing.T, st *session.MemoryStore, addr session.Address, b
 // decoded when the record is parsed, so the corruption shows at load.
 func TestCorruptSPQRState(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(true))
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(true))
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-	assert.Equal(t, "one", bob.recv(t, alice, alice.send(t, bob, "one")))
-	assert.Equal(t, "two", alice.recv(t, bob, bob.send(t, alice, "two")))
-	b := storedRecordOrNil(t, bob.store, alice.addr)
+	alice, bob := newEstablishedPair(t, pqxdh, withOptions(session.WithSPQR(true)))
+	b := loadRecordBytes(t, bob.store, alice.addr)
 	found := false
 	corrupt := editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
 		if num == 15 { // pq_ratchet_state
@@ -162,18 +117,16 @@ func (s rawSessions) LoadSession(context.Context, session.Address) (*session.Rec
 // ErrNoSession (it used to fail inside the ratchet instead).
 func TestNoSenderChainIsNoSession(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-	b := storedRecordOrNil(t, alice.store, bob.addr)
-	storeEncoded(t, alice.store, bob.addr, editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
+	b := loadRecordBytes(t, alice.store, bob.addr)
+	storeRecordBytes(t, alice.store, bob.addr, editState(t, b, func(num protowire.Number, v []byte) ([]byte, bool) {
 		return v, num != 6 // drop sender_chain
 	}))
-	rec, err := alice.store.LoadSession(ctx, bob.addr)
-	require.NoError(t, err)
+	rec := loadRecord(t, alice.store, bob.addr)
 	require.True(t, rec.HasCurrentState())
 	require.False(t, mustInfo(t, rec).HasSenderChain)
-	_, err = alice.m.Encrypt(ctx, bob.addr, []byte("x"))
+	_, err := alice.m.Encrypt(ctx, bob.addr, []byte("x"))
 	require.ErrorIs(t, err, session.ErrNoSession)
 }
 
@@ -188,14 +141,12 @@ func TestEmptyRecordIsNoSession(t *testing.T) {
 			rec, err := session.ParseRecord(raw)
 			require.NoError(t, err)
 			assert.False(t, rec.HasCurrentState())
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-			storeEncoded(t, bob.store, alice.addr, raw)
+			alice, bob := newPair(t)
+			storeRecordBytes(t, bob.store, alice.addr, raw)
 			_, err = bob.m.Encrypt(ctx, alice.addr, []byte("x"))
 			require.ErrorIs(t, err, session.ErrNoSession)
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-			assert.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
-			assert.Equal(t, "ho", alice.recv(t, bob, bob.send(t, alice, "ho")))
+			alice.startSession(t, bob, pqxdh)
+			roundTrips(t, alice, bob, 1)
 		})
 	}
 }
@@ -203,10 +154,10 @@ func TestEmptyRecordIsNoSession(t *testing.T) {
 // A PreKey message naming a one-time pre-key that is gone says which one.
 func TestStalePreKeyID(t *testing.T) {
 	ctx := context.Background()
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	bundle := bob.bundle(t, true, kem.Kyber1024)
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	carol := newParty(t, "carol", 3, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2)
+	bundle := bob.bundle(t, pqxdh)
+	alice := newParty(t, "alice", 1)
+	carol := newParty(t, "carol", 3)
 	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bundle))
 	require.NoError(t, carol.m.ProcessBundle(ctx, bob.addr, bundle))
 	assert.Equal(t, "first", bob.recv(t, alice, alice.send(t, bob, "first")))
@@ -225,26 +176,24 @@ func TestStaleSignedAndKyberPreKeyID(t *testing.T) {
 	ctx := context.Background()
 	for _, kind := range []string{"signed", "kyber"} {
 		t.Run(kind, func(t *testing.T) {
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-			bundle := bob.bundle(t, false, kem.Kyber1024)
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
+			bob := newParty(t, "bob", 2)
+			bundle := bob.bundle(t, pqxdhNoOPK)
+			alice := newParty(t, "alice", 1)
 			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bundle))
 			// Bob's device after rotating away the named pre-key.
-			st := session.NewMemoryStore(bob.id, 2, session.TrustOnFirstUse)
+			rotated := newParty(t, "bob", 2, withIdentity(bob.id))
 			if kind != "signed" {
 				spk, err := bob.store.LoadSignedPreKey(ctx, bundle.SignedPreKeyID())
 				require.NoError(t, err)
-				require.NoError(t, st.StoreSignedPreKey(ctx, spk))
+				rotated.storePreKeys(t, spk, nil, nil)
 			}
 			kid, _, _ := bundle.KyberPreKey()
 			if kind != "kyber" {
 				kpk, err := bob.store.LoadKyberPreKey(ctx, kid)
 				require.NoError(t, err)
-				require.NoError(t, st.StoreKyberPreKey(ctx, kpk))
+				rotated.storePreKeys(t, nil, nil, kpk)
 			}
-			m, err := session.New(st.Stores())
-			require.NoError(t, err)
-			_, err = m.Decrypt(ctx, alice.addr, alice.send(t, bob, "stale"))
+			_, err := rotated.m.Decrypt(ctx, alice.addr, alice.send(t, bob, "stale"))
 			require.ErrorIs(t, err, session.ErrInvalidPreKeyID)
 			var pe *session.PreKeyIDError
 			require.ErrorAs(t, err, &pe)
@@ -261,12 +210,11 @@ func TestStaleSignedAndKyberPreKeyID(t *testing.T) {
 // An untrusted identity error carries the refused key.
 func TestUntrustedIdentityCarriesKey(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
 	assert.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
-	alice2 := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	require.NoError(t, alice2.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice2 := newParty(t, "alice", 1)
+	alice2.startSession(t, bob, pqxdh)
 	_, err := bob.m.Decrypt(ctx, alice.addr, alice2.send(t, bob, "new phone"))
 	var ue *session.UntrustedIdentityError
 	require.ErrorAs(t, err, &ue)
@@ -295,9 +243,8 @@ func TestKeyAgreementErrors(t *testing.T) {
 		{"x3dh low-order base key", 0, 2, lowOrder, keys.ErrInvalidKeyAgreement},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, c.kyber)))
+			alice, bob := newPair(t, withOptions(session.WithX3DH(true)))
+			alice.startSession(t, bob, bundleKind{opk: true, kyber: c.kyber})
 			ct := alice.send(t, bob, "x")
 			ct.Bytes = replaceField(t, ct.Bytes, c.field, c.value)
 			_, err := bob.m.Decrypt(ctx, alice.addr, ct)
@@ -312,14 +259,12 @@ func TestKeyAgreementErrors(t *testing.T) {
 
 // Printing a record or a store with any verb shows no key material.
 func TestFormatHidesKeys(t *testing.T) {
-	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
 	assert.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-	rec, err := alice.store.LoadSession(ctx, bob.addr)
-	require.NoError(t, err)
+	alice.startSession(t, bob, pqxdh)
+	rec := loadRecord(t, alice.store, bob.addr)
+	require.NotNil(t, rec)
 	priv := alice.id.Bytes()
 	secrets := []string{
 		hex.EncodeToString(priv), fmt.Sprint(priv), fmt.Sprintf("%#v", priv),
@@ -349,9 +294,8 @@ func (corruptSessions) LoadSession(context.Context, session.Address) (*session.R
 // ErrCorruptState, for both message types and for Encrypt.
 func TestCorruptStoredRecord(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
 	st := bob.store.Stores()
 	st.Atomic = nil
 	st.Sessions = corruptSessions{st.Sessions}

@@ -137,9 +137,9 @@ func (s faultyStores) stores(atomic bool) session.Stores {
 	return st
 }
 
-// faultyBob returns a party whose Manager uses st through a faults
-// wrapper, with or without st's Atomic.
-func faultyParty(t testing.TB, p *party, atomic bool) (*session.Manager, *faults) {
+// newFaultyManager returns a Manager (X3DH enabled) over p's store through
+// a faults wrapper, with or without the store's Atomic.
+func newFaultyManager(t testing.TB, p *party, atomic bool) (*session.Manager, *faults) {
 	t.Helper()
 	f := &faults{failOp: map[string]int{}}
 	m, err := session.New(faultyStores{f: f, inner: p.store.Stores()}.stores(atomic), session.WithX3DH(true))
@@ -162,24 +162,23 @@ var modes = []struct {
 func TestDecryptFaultEveryWrite(t *testing.T) {
 	ctx := context.Background()
 	type scenario struct {
-		name  string
-		opk   bool
-		kyber kem.Type
+		name   string
+		bundle bundleKind
 		// setup brings the session to the message under test and returns it.
 		setup func(t *testing.T, alice, bob *party) session.Ciphertext
 	}
 	first := func(t *testing.T, alice, bob *party) session.Ciphertext { return alice.send(t, bob, "target") }
 	scenarios := []scenario{
-		{"PreKey-first-OPK", true, kem.Kyber1024, first},
-		{"PreKey-first-noOPK", false, kem.Kyber1024, first},
-		{"PreKey-first-X3DH", true, 0, first},
-		{"PreKey-second", true, kem.Kyber1024, func(t *testing.T, alice, bob *party) session.Ciphertext {
+		{"PreKey-first-OPK", pqxdh, first},
+		{"PreKey-first-noOPK", pqxdhNoOPK, first},
+		{"PreKey-first-X3DH", x3dh, first},
+		{"PreKey-second", pqxdh, func(t *testing.T, alice, bob *party) session.Ciphertext {
 			c1 := alice.send(t, bob, "one")
 			c2 := alice.send(t, bob, "target")
 			assert.Equal(t, "one", bob.recv(t, alice, c1))
 			return c2
 		}},
-		{"Whisper", true, kem.Kyber1024, func(t *testing.T, alice, bob *party) session.Ciphertext {
+		{"Whisper", pqxdh, func(t *testing.T, alice, bob *party) session.Ciphertext {
 			assert.Equal(t, "one", bob.recv(t, alice, alice.send(t, bob, "one")))
 			assert.Equal(t, "two", alice.recv(t, bob, bob.send(t, alice, "two")))
 			return alice.send(t, bob, "target")
@@ -190,11 +189,10 @@ func TestDecryptFaultEveryWrite(t *testing.T) {
 			t.Run(mode.name+"/"+sc.name, func(t *testing.T) {
 				writes := 0
 				for n := 1; ; n++ {
-					alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
-					bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
-					require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, sc.opk, sc.kyber)))
+					alice, bob := newPair(t, withOptions(session.WithX3DH(true)))
+					alice.startSession(t, bob, sc.bundle)
 					ct := sc.setup(t, alice, bob)
-					m, f := faultyParty(t, bob, mode.atomic)
+					m, f := newFaultyManager(t, bob, mode.atomic)
 					f.reset(n)
 					pt, err := m.Decrypt(ctx, alice.addr, ct)
 					if err == nil {
@@ -211,13 +209,13 @@ func TestDecryptFaultEveryWrite(t *testing.T) {
 					assert.Equal(t, "target", string(pt))
 					_, err = m.Decrypt(ctx, alice.addr, ct)
 					require.ErrorIs(t, err, session.ErrDuplicateMessage, "delivered exactly once")
-					if sc.opk {
+					if sc.bundle.opk {
 						assert.Zero(t, bob.store.PreKeyCount(), "the one-time pre-key is used up")
 					}
 					// The session goes on, both ways.
 					assert.Equal(t, "reply", alice.recv(t, bob, bob.send(t, alice, "reply")))
 					assert.Equal(t, "more", bob.recv(t, alice, alice.send(t, bob, "more")))
-					if sc.kyber != 0 && !sc.opk && sc.name != "Whisper" {
+					if sc.bundle.kyber != 0 && !sc.bundle.opk && sc.name != "Whisper" {
 						// The Kyber pre-key was marked: a replay after the
 						// session is gone does not start a new one.
 						bob.store.DeleteSession(alice.addr)
@@ -239,11 +237,10 @@ func TestTransientStoreSessionKeepsFirstMessage(t *testing.T) {
 	ctx := context.Background()
 	for _, opk := range []bool{true, false} {
 		t.Run(fmt.Sprint("opk=", opk), func(t *testing.T) {
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, opk, kem.Kyber1024)))
+			alice, bob := newPair(t)
+			alice.startSession(t, bob, bundleKind{opk: opk, kyber: kem.Kyber1024})
 			ct := alice.send(t, bob, "first")
-			m, f := faultyParty(t, bob, false)
+			m, f := newFaultyManager(t, bob, false)
 			f.failOp["StoreSession"] = 1
 			_, err := m.Decrypt(ctx, alice.addr, ct)
 			require.ErrorIs(t, err, errTransient)
@@ -260,10 +257,9 @@ func TestTransientStoreSessionKeepsFirstMessage(t *testing.T) {
 // committed exactly once, even when a store write fails after it ran.
 func TestReceiveHandlerCommitsWithSession(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-	m, f := faultyParty(t, bob, true)
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
+	m, f := newFaultyManager(t, bob, true)
 
 	var saved []string
 	save := func(ctx context.Context, pt []byte) error {
@@ -275,17 +271,17 @@ func TestReceiveHandlerCommitsWithSession(t *testing.T) {
 	fail := func(context.Context, []byte) error { return errApp }
 
 	for i, ct := range []session.Ciphertext{alice.send(t, bob, "one"), alice.send(t, bob, "two")} {
-		before := storedRecordOrNil(t, bob.store, alice.addr)
+		before := loadRecordBytes(t, bob.store, alice.addr)
 		// The handler fails: nothing changes, nothing is used up.
 		require.ErrorIs(t, m.Receive(ctx, alice.addr, ct, fail), errApp)
-		assert.Equal(t, before, storedRecordOrNil(t, bob.store, alice.addr))
+		assert.Equal(t, before, loadRecordBytes(t, bob.store, alice.addr))
 		assert.Equal(t, 1-i, bob.store.PreKeyCount())
 		// A store write after the handler fails: the handler's writes are
 		// dropped with the rest.
 		f.failOp["StoreSession"] = 1
 		require.ErrorIs(t, m.Receive(ctx, alice.addr, ct, save), errTransient)
 		assert.Len(t, saved, i)
-		assert.Equal(t, before, storedRecordOrNil(t, bob.store, alice.addr))
+		assert.Equal(t, before, loadRecordBytes(t, bob.store, alice.addr))
 		// Redelivery succeeds, once.
 		require.NoError(t, m.Receive(ctx, alice.addr, ct, save))
 		require.ErrorIs(t, m.Receive(ctx, alice.addr, ct, save), session.ErrDuplicateMessage)
@@ -296,7 +292,7 @@ func TestReceiveHandlerCommitsWithSession(t *testing.T) {
 
 	// Without Atomic the handler still decides whether the session
 	// advances.
-	m2, _ := faultyParty(t, bob, false)
+	m2, _ := newFaultyManager(t, bob, false)
 	ct := alice.send(t, bob, "three")
 	require.ErrorIs(t, m2.Receive(ctx, alice.addr, ct, fail), errApp)
 	var got string
@@ -307,18 +303,6 @@ func TestReceiveHandlerCommitsWithSession(t *testing.T) {
 	assert.Equal(t, "three", got)
 }
 
-func storedRecordOrNil(t testing.TB, st *session.MemoryStore, addr session.Address) []byte {
-	t.Helper()
-	rec, err := st.LoadSession(context.Background(), addr)
-	require.NoError(t, err)
-	if rec == nil {
-		return nil
-	}
-	b, err := rec.MarshalBinary()
-	require.NoError(t, err)
-	return b
-}
-
 // Encrypt stores the advanced sending chain before it returns the
 // ciphertext; when the store fails it returns no ciphertext, and the next
 // Encrypt does not reuse the chain key.
@@ -326,21 +310,17 @@ func TestEncryptCommitsBeforeReturning(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-			assert.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
-			assert.Equal(t, "ho", alice.recv(t, bob, bob.send(t, alice, "ho")))
-			m, f := faultyParty(t, alice, mode.atomic)
-			before := storedRecordOrNil(t, alice.store, bob.addr)
+			alice, bob := newEstablishedPair(t, pqxdh)
+			m, f := newFaultyManager(t, alice, mode.atomic)
+			before := loadRecordBytes(t, alice.store, bob.addr)
 			f.failOp["StoreSession"] = 1
 			ct, err := m.Encrypt(ctx, bob.addr, []byte("lost"))
 			require.ErrorIs(t, err, errTransient)
 			assert.Empty(t, ct.Bytes)
-			assert.Equal(t, before, storedRecordOrNil(t, alice.store, bob.addr))
+			assert.Equal(t, before, loadRecordBytes(t, alice.store, bob.addr))
 			ct, err = m.Encrypt(ctx, bob.addr, []byte("sent"))
 			require.NoError(t, err)
-			assert.NotEqual(t, before, storedRecordOrNil(t, alice.store, bob.addr), "stored before returned")
+			assert.NotEqual(t, before, loadRecordBytes(t, alice.store, bob.addr), "stored before returned")
 			assert.Equal(t, "sent", bob.recv(t, alice, ct))
 			assert.Equal(t, []string{"StoreSession", "SaveIdentity", "StoreSession"}, f.ops[len(f.ops)-3:])
 		})
@@ -353,11 +333,10 @@ func TestEncryptCommitsBeforeReturning(t *testing.T) {
 // than decrypted by the staged state.
 func TestReplayRefusedWithoutAtomic(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdhNoOPK)
 	ct := alice.send(t, bob, "hi")
-	m, _ := faultyParty(t, bob, false)
+	m, _ := newFaultyManager(t, bob, false)
 	pt, err := m.Decrypt(ctx, alice.addr, ct)
 	require.NoError(t, err)
 	assert.Equal(t, "hi", string(pt))
@@ -365,8 +344,7 @@ func TestReplayRefusedWithoutAtomic(t *testing.T) {
 	for range 2 {
 		_, err = m.Decrypt(ctx, alice.addr, ct)
 		require.ErrorIs(t, err, session.ErrReusedBaseKey)
-		rec, err := bob.store.LoadSession(ctx, alice.addr)
-		require.NoError(t, err)
+		rec := loadRecord(t, bob.store, alice.addr)
 		assert.True(t, rec == nil || !rec.HasCurrentState(), "no session left behind")
 	}
 }

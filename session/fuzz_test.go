@@ -7,61 +7,40 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/session"
 )
-
-// encodedRecord returns the encoded record p holds for peer.
-func encodedRecord(tb testing.TB, p, peer *party) []byte {
-	tb.Helper()
-	return storedRecord(tb, p.store, peer.addr)
-}
-
-// storedRecord returns the encoded record st holds for addr.
-func storedRecord(tb testing.TB, st *session.MemoryStore, addr session.Address) []byte {
-	tb.Helper()
-	rec, err := st.LoadSession(context.Background(), addr)
-	require.NoError(tb, err)
-	require.NotNil(tb, rec)
-	b, err := rec.MarshalBinary()
-	require.NoError(tb, err)
-	return b
-}
 
 // FuzzParseRecord checks that ParseRecord never panics and that a record it
 // accepts encodes to bytes that parse again and encode to the same bytes.
 // Seeds are real records: both sides of a PQXDH and an X3DH session, a
 // record with skipped message keys and one with archived states.
 func FuzzParseRecord(f *testing.F) {
-	ctx := context.Background()
-	alice := newParty(f, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
-	bob := newParty(f, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
+	alice, bob := newPair(f, withOptions(session.WithX3DH(true)))
+	// seed adds the record p holds for peer, which must exist.
+	seed := func(p, peer *party) {
+		b := loadRecordBytes(f, p.store, peer.addr)
+		require.NotNil(f, b)
+		f.Add(b)
+	}
 
 	// X3DH, Alice unacknowledged (pending pre-key in her record).
-	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, true, 0)))
+	alice.startSession(f, bob, x3dh)
 	bob.recv(f, alice, alice.send(f, bob, "x3dh"))
-	f.Add(encodedRecord(f, alice, bob))
-	f.Add(encodedRecord(f, bob, alice))
+	seed(alice, bob)
+	seed(bob, alice)
 
 	// PQXDH on top: both records now hold an archived X3DH state.
-	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, true, kem.Kyber1024)))
-	bob.recv(f, alice, alice.send(f, bob, "pqxdh"))
-	alice.recv(f, bob, bob.send(f, alice, "ack"))
-	for range 3 {
-		bob.recv(f, alice, alice.send(f, bob, "ping"))
-		alice.recv(f, bob, bob.send(f, alice, "pong"))
-	}
-	f.Add(encodedRecord(f, alice, bob))
-	f.Add(encodedRecord(f, bob, alice))
+	alice.startSession(f, bob, pqxdh)
+	roundTrips(f, alice, bob, 4)
+	seed(alice, bob)
+	seed(bob, alice)
 
 	// Skipped message keys.
-	for range 5 {
-		alice.send(f, bob, "lost")
-	}
+	alice.skipAhead(f, bob, 5)
 	bob.recv(f, alice, alice.send(f, bob, "delivered"))
-	f.Add(encodedRecord(f, bob, alice))
+	seed(bob, alice)
 
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x00})
@@ -101,24 +80,16 @@ type decryptFixture struct {
 	kyber    *prekey.KyberPreKeyRecord
 }
 
-func (fx *decryptFixture) manager(tb testing.TB, atomic bool) (*session.Manager, *session.MemoryStore) {
-	ctx := context.Background()
-	st := session.NewMemoryStore(fx.bobID, 2, session.TrustOnFirstUse)
-	require.NoError(tb, st.StoreSignedPreKey(ctx, fx.spk))
-	require.NoError(tb, st.StorePreKey(ctx, fx.opk))
-	require.NoError(tb, st.StoreKyberPreKey(ctx, fx.kyber))
-	rec, err := session.ParseRecord(fx.record)
+// newBob returns Bob holding exactly the fixture's state, with or without
+// his store's Atomic (without: the Manager's write order).
+func (fx *decryptFixture) newBob(tb testing.TB, atomic bool) *party {
+	tb.Helper()
+	bob := newParty(tb, "bob", 2, withIdentity(fx.bobID), withAtomic(atomic), withOptions(session.WithX3DH(true)))
+	bob.storePreKeys(tb, fx.spk, fx.opk, fx.kyber)
+	storeRecordBytes(tb, bob.store, fx.alice, fx.record)
+	_, err := bob.store.SaveIdentity(context.Background(), fx.alice, fx.aliceKey)
 	require.NoError(tb, err)
-	require.NoError(tb, st.StoreSession(ctx, fx.alice, rec))
-	_, err = st.SaveIdentity(ctx, fx.alice, fx.aliceKey)
-	require.NoError(tb, err)
-	stores := st.Stores()
-	if !atomic {
-		stores.Atomic = nil // the Manager's write order
-	}
-	m, err := session.New(stores, session.WithX3DH(true))
-	require.NoError(tb, err)
-	return m, st
+	return bob
 }
 
 // FuzzDecrypt feeds arbitrary bytes, as a Whisper and as a PreKey message,
@@ -128,9 +99,8 @@ func (fx *decryptFixture) manager(tb testing.TB, atomic bool) (*session.Manager,
 // the peer's identity as they were.
 func FuzzDecrypt(f *testing.F) {
 	ctx := context.Background()
-	alice := newParty(f, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
-	bob := newParty(f, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
-	require.NoError(f, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(f, false, kem.Kyber1024)))
+	alice, bob := newPair(f, withOptions(session.WithX3DH(true)))
+	alice.startSession(f, bob, pqxdhNoOPK)
 	first := alice.send(f, bob, "first")
 	bob.recv(f, alice, first)
 	alice.recv(f, bob, bob.send(f, alice, "ack"))
@@ -138,14 +108,14 @@ func FuzzDecrypt(f *testing.F) {
 	bob.recv(f, alice, old)
 	pending := alice.send(f, bob, "not yet read")
 	skipped := alice.send(f, bob, "after a gap")
-	_ = skipped
 
 	// Bob publishes a new bundle (ids 22, 33, 44 again, new keys); Alice
 	// starts a second session from it, whose first message Bob has not
 	// seen.
 	fx := &decryptFixture{bobID: bob.id, alice: alice.addr, aliceKey: alice.id.PublicKey()}
-	fx.record = encodedRecord(f, bob, alice)
-	nb := bob.bundle(f, true, kem.Kyber1024)
+	fx.record = loadRecordBytes(f, bob.store, alice.addr)
+	require.NotNil(f, fx.record)
+	nb := bob.bundle(f, pqxdh)
 	var err error
 	fx.spk, err = bob.store.LoadSignedPreKey(ctx, nb.SignedPreKeyID())
 	require.NoError(f, err)
@@ -172,17 +142,19 @@ func FuzzDecrypt(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for i, typ := range []session.MessageType{session.WhisperType, session.PreKeyType, session.WhisperType, session.PreKeyType} {
-			m, st := fx.manager(t, i < 2)
-			pt, err := m.Decrypt(ctx, fx.alice, session.Ciphertext{Type: typ, Bytes: data})
+			bob := fx.newBob(t, i < 2)
+			pt, err := bob.m.Decrypt(ctx, fx.alice, session.Ciphertext{Type: typ, Bytes: data})
+			after := loadRecordBytes(t, bob.store, fx.alice)
+			require.NotNil(t, after, "a record")
 			if err == nil {
 				assert.NotNil(t, pt)
-				assert.NotEqual(t, fx.record, storedRecord(t, st, fx.alice), "a decryption is stored")
+				assert.NotEqual(t, fx.record, after, "a decryption is stored")
 				continue
 			}
 			assert.Nil(t, pt)
-			assert.Equal(t, fx.record, storedRecord(t, st, fx.alice), "a failed decryption stores nothing")
-			assert.Equal(t, 1, st.PreKeyCount(), "a failed decryption uses no pre-key")
-			key, ok, err := st.Identity(ctx, fx.alice)
+			assert.Equal(t, fx.record, after, "a failed decryption stores nothing")
+			assert.Equal(t, 1, bob.store.PreKeyCount(), "a failed decryption uses no pre-key")
+			key, ok, err := bob.store.Identity(ctx, fx.alice)
 			require.NoError(t, err)
 			assert.True(t, ok)
 			assert.Equal(t, fx.aliceKey, key, "a failed decryption saves no identity")

@@ -9,29 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratchetlab/signal/internal/testvectors"
-	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/senderkey"
 	"github.com/ratchetlab/signal/session"
 )
 
-func groupCipher(t *testing.T, name string) (*session.GroupCipher, *session.MemoryStore, session.Address) {
-	t.Helper()
-	id, err := keys.GeneratePrivateKey()
-	require.NoError(t, err)
-	store := session.NewMemoryStore(id, 1, session.TrustAll)
-	addr := session.Address{Name: name, DeviceID: 1}
-	m, err := session.New(store.Stores(), session.WithLocalAddress(addr))
-	require.NoError(t, err)
-	g, err := m.Groups()
-	require.NoError(t, err)
-	return g, store, addr
-}
-
 func TestGroupsNeedsLocalAddress(t *testing.T) {
-	id, _ := keys.GeneratePrivateKey()
-	m, err := session.New(session.NewMemoryStore(id, 1, session.TrustAll).Stores())
-	require.NoError(t, err)
-	_, err = m.Groups()
+	p := newParty(t, "alice", 1, withTrust(session.TrustAll))
+	_, err := p.m.Groups()
 	assert.ErrorIs(t, err, session.ErrNoLocalAddress)
 }
 
@@ -41,21 +25,18 @@ func TestGroupCipherVectors(t *testing.T) {
 	require.NoError(t, err)
 	g := v.Groups[0]
 	alice := session.Address{Name: v.Sender.Name, DeviceID: v.Sender.DeviceID}
-	bob, store, _ := groupCipher(t, "bob")
+	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
 
-	_, _, err = bob.Decrypt(ctx, alice, g.Messages[0].Ciphertext)
+	_, _, err = bob.groups.Decrypt(ctx, alice, g.Messages[0].Ciphertext)
 	assert.ErrorIs(t, err, senderkey.ErrNoSenderKeyState)
 
-	d, err := bob.ProcessDistributionMessage(ctx, alice, g.SKDM)
+	d, err := bob.groups.ProcessDistributionMessage(ctx, alice, g.SKDM)
 	require.NoError(t, err)
-	rec, err := store.LoadSenderKey(ctx, alice, d.DistributionID)
-	require.NoError(t, err)
-	b, _ := rec.MarshalBinary()
-	assert.Equal(t, []byte(g.ReceiverRecordAfterSKDM), b)
+	assert.Equal(t, []byte(g.ReceiverRecordAfterSKDM), loadSenderKeyBytes(t, bob.store, alice, d.DistributionID))
 
 	for _, s := range g.Deliveries.Steps {
 		mv := g.Messages[s.Message]
-		pt, id, err := bob.Decrypt(ctx, alice, mv.Ciphertext)
+		pt, id, err := bob.groups.Decrypt(ctx, alice, mv.Ciphertext)
 		switch s.Expect {
 		case "ok":
 			require.NoError(t, err)
@@ -67,77 +48,76 @@ func TestGroupCipherVectors(t *testing.T) {
 			t.Fatalf("unexpected expect %q", s.Expect)
 		}
 	}
-	rec, err = store.LoadSenderKey(ctx, alice, d.DistributionID)
-	require.NoError(t, err)
-	b, _ = rec.MarshalBinary()
-	assert.Equal(t, []byte(g.ReceiverRecordAfterDeliveries), b)
+	assert.Equal(t, []byte(g.ReceiverRecordAfterDeliveries), loadSenderKeyBytes(t, bob.store, alice, d.DistributionID))
 
 	// The sender's record moved in from libsignal encrypts on.
-	aliceG, aliceStore, aliceAddr := groupCipher(t, v.Sender.Name)
+	sender := newParty(t, v.Sender.Name, 1, withTrust(session.TrustAll), withOwnAddress())
 	senderRec, err := senderkey.ParseRecord(g.SenderRecord)
 	require.NoError(t, err)
-	require.NoError(t, aliceStore.StoreSenderKey(ctx, aliceAddr, d.DistributionID, senderRec))
-	d2, err := aliceG.CreateDistributionMessage(ctx, d.DistributionID)
+	require.NoError(t, sender.store.StoreSenderKey(ctx, sender.addr, d.DistributionID, senderRec))
+	d2, err := sender.groups.CreateDistributionMessage(ctx, d.DistributionID)
 	require.NoError(t, err)
-	skdm, _ := d2.MarshalBinary()
+	skdm, err := d2.MarshalBinary()
+	require.NoError(t, err)
 	assert.Equal(t, []byte(g.SKDM), skdm)
 }
 
 func TestGroupCipherResetAndLegacy(t *testing.T) {
 	ctx := context.Background()
-	alice, _, aliceAddr := groupCipher(t, "alice")
-	bob, bobStore, _ := groupCipher(t, "bob")
-	id, _ := senderkey.NewDistributionID()
+	alice := newParty(t, "alice", 1, withTrust(session.TrustAll), withOwnAddress())
+	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
+	id := newDistributionID(t)
 
-	_, err := alice.Encrypt(ctx, id, []byte("x"))
+	_, err := alice.groups.Encrypt(ctx, id, []byte("x"))
 	assert.ErrorIs(t, err, senderkey.ErrNoSenderKeyState)
 
-	d1, err := alice.CreateDistributionMessage(ctx, id)
+	d1 := alice.distributeSenderKey(t, bob, id)
+	old, err := alice.groups.Encrypt(ctx, id, []byte("old"))
 	require.NoError(t, err)
-	skdm1, _ := d1.MarshalBinary()
-	_, err = bob.ProcessDistributionMessage(ctx, aliceAddr, skdm1)
-	require.NoError(t, err)
-	old := must(alice.Encrypt(ctx, id, []byte("old")))
 
-	d2, err := alice.ResetSenderKey(ctx, id)
+	d2, err := alice.groups.ResetSenderKey(ctx, id)
 	require.NoError(t, err)
 	assert.NotEqual(t, d1.SigningKey, d2.SigningKey)
-	ct := must(alice.Encrypt(ctx, id, []byte("new")))
-	_, _, err = bob.Decrypt(ctx, aliceAddr, ct)
+	ct, err := alice.groups.Encrypt(ctx, id, []byte("new"))
+	require.NoError(t, err)
+	_, _, err = bob.groups.Decrypt(ctx, alice.addr, ct)
 	assert.ErrorIs(t, err, senderkey.ErrNoSenderKeyState)
-	skdm2, _ := d2.MarshalBinary()
-	_, err = bob.ProcessDistributionMessage(ctx, aliceAddr, skdm2)
+	skdm2, err := d2.MarshalBinary()
+	require.NoError(t, err)
+	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, skdm2)
 	require.NoError(t, err)
 	for ct, want := range map[string]string{string(ct): "new", string(old): "old"} {
-		pt, _, err := bob.Decrypt(ctx, aliceAddr, []byte(ct))
+		pt, _, err := bob.groups.Decrypt(ctx, alice.addr, []byte(ct))
 		require.NoError(t, err)
 		assert.Equal(t, want, string(pt))
 	}
 
 	// A failed decrypt stores nothing.
-	before, _ := bobStore.LoadSenderKey(ctx, aliceAddr, id)
+	before := loadSenderKeyBytes(t, bob.store, alice.addr, id)
+	require.NotNil(t, before)
 	bad := []byte(ct)
 	bad = append(bad[:len(bad)-1:len(bad)-1], bad[len(bad)-1]^1)
-	_, _, err = bob.Decrypt(ctx, aliceAddr, bad)
+	_, _, err = bob.groups.Decrypt(ctx, alice.addr, bad)
 	assert.ErrorIs(t, err, senderkey.ErrBadSignature)
-	after, _ := bobStore.LoadSenderKey(ctx, aliceAddr, id)
-	assert.Equal(t, must(before.MarshalBinary()), must(after.MarshalBinary()))
+	assert.Equal(t, before, loadSenderKeyBytes(t, bob.store, alice.addr, id))
 
 	// WhatsApp format, per group.
-	la, lb := alice.Legacy("120363000000000000@g.us"), bob.Legacy("120363000000000000@g.us")
+	la, lb := alice.groups.Legacy("120363000000000000@g.us"), bob.groups.Legacy("120363000000000000@g.us")
 	assert.Equal(t, senderkey.LegacyGroupID("120363000000000000@g.us"), la.ID())
 	ld, err := la.CreateDistributionMessage(ctx)
 	require.NoError(t, err)
-	lskdm, _ := ld.MarshalBinary()
-	_, err = bob.ProcessDistributionMessage(ctx, aliceAddr, lskdm)
-	assert.ErrorIs(t, err, senderkey.ErrMalformed, "a legacy SKDM is not a libsignal one")
-	_, err = lb.ProcessDistributionMessage(ctx, aliceAddr, lskdm)
+	lskdm, err := ld.MarshalBinary()
 	require.NoError(t, err)
-	lct := must(la.Encrypt(ctx, []byte("legacy")))
-	pt, err := lb.Decrypt(ctx, aliceAddr, lct)
+	_, err = bob.groups.ProcessDistributionMessage(ctx, alice.addr, lskdm)
+	assert.ErrorIs(t, err, senderkey.ErrMalformed, "a legacy SKDM is not a libsignal one")
+	_, err = lb.ProcessDistributionMessage(ctx, alice.addr, lskdm)
+	require.NoError(t, err)
+	lct, err := la.Encrypt(ctx, []byte("legacy"))
+	require.NoError(t, err)
+	pt, err := lb.Decrypt(ctx, alice.addr, lct)
 	require.NoError(t, err)
 	assert.Equal(t, "legacy", string(pt))
-	_, err = lb.Decrypt(ctx, aliceAddr, lct)
+	_, err = lb.Decrypt(ctx, alice.addr, lct)
 	assert.ErrorIs(t, err, senderkey.ErrDuplicateMessage)
 }
 
@@ -145,14 +125,10 @@ func TestGroupCipherResetAndLegacy(t *testing.T) {
 // GroupCipher: every message gets its own iteration and all decrypt.
 func TestGroupCipherConcurrent(t *testing.T) {
 	ctx := context.Background()
-	alice, _, aliceAddr := groupCipher(t, "alice")
-	bob, _, _ := groupCipher(t, "bob")
-	id, _ := senderkey.NewDistributionID()
-	d, err := alice.CreateDistributionMessage(ctx, id)
-	require.NoError(t, err)
-	skdm, _ := d.MarshalBinary()
-	_, err = bob.ProcessDistributionMessage(ctx, aliceAddr, skdm)
-	require.NoError(t, err)
+	alice := newParty(t, "alice", 1, withTrust(session.TrustAll), withOwnAddress())
+	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
+	id := newDistributionID(t)
+	alice.distributeSenderKey(t, bob, id)
 
 	const workers, each = 4, 10
 	cts := make(chan []byte, workers*each)
@@ -160,7 +136,7 @@ func TestGroupCipherConcurrent(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range each {
-				ct, err := alice.Encrypt(ctx, id, []byte("concurrent"))
+				ct, err := alice.groups.Encrypt(ctx, id, []byte("concurrent"))
 				if err != nil {
 					t.Error(err)
 					return
@@ -177,7 +153,7 @@ func TestGroupCipherConcurrent(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, seen[m.Iteration], "iteration %d used twice", m.Iteration)
 		seen[m.Iteration] = true
-		pt, _, err := bob.Decrypt(ctx, aliceAddr, ct)
+		pt, _, err := bob.groups.Decrypt(ctx, alice.addr, ct)
 		require.NoError(t, err)
 		assert.Equal(t, "concurrent", string(pt))
 	}

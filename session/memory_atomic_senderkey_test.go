@@ -17,25 +17,24 @@ import (
 // transaction reads its own writes.
 func TestMemoryAtomicSenderKeys(t *testing.T) {
 	ctx := context.Background()
-	alice, _, aliceAddr := groupCipher(t, "alice")
-	_, bobStore, _ := groupCipher(t, "bob")
-	id, err := senderkey.NewDistributionID()
-	require.NoError(t, err)
-	d, err := alice.CreateDistributionMessage(ctx, id)
+	alice := newParty(t, "alice", 1, withTrust(session.TrustAll), withOwnAddress())
+	bob := newParty(t, "bob", 1, withTrust(session.TrustAll), withOwnAddress())
+	id := newDistributionID(t)
+	d, err := alice.groups.CreateDistributionMessage(ctx, id)
 	require.NoError(t, err)
 	skdm, err := d.MarshalBinary()
 	require.NoError(t, err)
-	ct, err := alice.Encrypt(ctx, id, []byte("in a transaction"))
+	ct, err := alice.groups.Encrypt(ctx, id, []byte("in a transaction"))
 	require.NoError(t, err)
 
 	errAbort := errors.New("handler failed")
 	run := func(fail bool) error {
-		return bobStore.Atomic(ctx, aliceAddr, func(ctx context.Context, tx session.Stores) error {
-			g := session.NewGroupCipher(tx.SenderKeys, session.Address{Name: "bob", DeviceID: 1})
-			if _, err := g.ProcessDistributionMessage(ctx, aliceAddr, skdm); err != nil {
+		return bob.store.Atomic(ctx, alice.addr, func(ctx context.Context, tx session.Stores) error {
+			g := session.NewGroupCipher(tx.SenderKeys, bob.addr)
+			if _, err := g.ProcessDistributionMessage(ctx, alice.addr, skdm); err != nil {
 				return err
 			}
-			pt, _, err := g.Decrypt(ctx, aliceAddr, ct)
+			pt, _, err := g.Decrypt(ctx, alice.addr, ct)
 			if err != nil {
 				return err
 			}
@@ -48,17 +47,17 @@ func TestMemoryAtomicSenderKeys(t *testing.T) {
 	}
 
 	require.ErrorIs(t, run(true), errAbort)
-	rec, err := bobStore.LoadSenderKey(ctx, aliceAddr, id)
+	rec, err := bob.store.LoadSenderKey(ctx, alice.addr, id)
 	require.NoError(t, err)
 	assert.Nil(t, rec, "an abandoned transaction left a sender key record")
 
 	require.NoError(t, run(false))
-	rec, err = bobStore.LoadSenderKey(ctx, aliceAddr, id)
+	rec, err = bob.store.LoadSenderKey(ctx, alice.addr, id)
 	require.NoError(t, err)
 	require.NotNil(t, rec, "a committed transaction stored no sender key record")
 
 	// The message was consumed by the committed transaction.
-	bob := session.NewGroupCipher(bobStore, session.Address{Name: "bob", DeviceID: 1})
-	_, _, err = bob.Decrypt(ctx, aliceAddr, ct)
-	assert.Error(t, err, "a message decrypted in a committed transaction decrypted again")
+	g := session.NewGroupCipher(bob.store, bob.addr)
+	_, _, err = g.Decrypt(ctx, alice.addr, ct)
+	assert.ErrorIs(t, err, senderkey.ErrDuplicateMessage, "a message decrypted in a committed transaction decrypted again")
 }

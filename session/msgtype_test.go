@@ -6,14 +6,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/session"
 )
 
 func TestMessageTypeOf(t *testing.T) {
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(t.Context(), bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
 	pre := alice.send(t, bob, "one")
 	require.Equal(t, session.PreKeyType, pre.Type)
 	typ, err := session.MessageTypeOf(pre.Bytes)

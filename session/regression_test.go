@@ -7,35 +7,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/session"
 )
-
-// replaceField returns a PreKeySignalMessage with field num replaced by a
-// bytes field holding v.
-func replaceField(t *testing.T, msg []byte, num protowire.Number, v []byte) []byte {
-	t.Helper()
-	out := []byte{msg[0]}
-	body := msg[1:]
-	for len(body) > 0 {
-		n, typ, tl := protowire.ConsumeTag(body)
-		require.GreaterOrEqual(t, tl, 0)
-		vl := protowire.ConsumeFieldValue(n, typ, body[tl:])
-		require.GreaterOrEqual(t, vl, 0)
-		if n == num {
-			out = protowire.AppendTag(out, num, protowire.BytesType)
-			out = protowire.AppendBytes(out, v)
-		} else {
-			out = append(out, body[:tl+vl]...)
-		}
-		body = body[tl+vl:]
-	}
-	return out
-}
 
 // A PreKey message whose base key matches an existing session is decrypted
 // with that session, whose MAC covers the identity key stored in the
@@ -53,17 +28,15 @@ func replaceField(t *testing.T, msg []byte, num protowire.Number, v []byte) []by
 // from it is rejected).
 func TestPreKeyIdentityBoundToSession(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustAll)
-	bob := newParty(t, "bob", 2, session.TrustAll)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice, bob := newPair(t, withTrust(session.TrustAll))
+	alice.startSession(t, bob, pqxdh)
 	c1 := alice.send(t, bob, "one")
 	c2 := alice.send(t, bob, "two")
 	assert.Equal(t, "one", bob.recv(t, alice, c1))
 
-	mallory, err := keys.GeneratePrivateKey()
-	require.NoError(t, err)
+	mallory := generateKey(t)
 	forged := session.Ciphertext{Type: c2.Type, Bytes: replaceField(t, c2.Bytes, 3, mallory.PublicKey().Bytes())}
-	_, err = bob.m.Decrypt(ctx, alice.addr, forged)
+	_, err := bob.m.Decrypt(ctx, alice.addr, forged)
 	require.ErrorIs(t, err, session.ErrDecryption)
 	// The genuine message still decrypts.
 	assert.Equal(t, "two", bob.recv(t, alice, c2))
@@ -106,10 +79,10 @@ func (b *barrierPreKeys) LoadPreKey(ctx context.Context, id uint32) (*prekey.Pre
 // Expected: at most one of the two succeeds.
 func TestOneTimePreKeyUsedOnceUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	bundle := bob.bundle(t, true, kem.Kyber1024)
-	a1 := newParty(t, "alice1", 11, session.TrustOnFirstUse)
-	a2 := newParty(t, "alice2", 12, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2)
+	bundle := bob.bundle(t, pqxdh)
+	a1 := newParty(t, "alice1", 11)
+	a2 := newParty(t, "alice2", 12)
 	require.NoError(t, a1.m.ProcessBundle(ctx, bob.addr, bundle))
 	require.NoError(t, a2.m.ProcessBundle(ctx, bob.addr, bundle))
 	c1, c2 := a1.send(t, bob, "from 1"), a2.send(t, bob, "from 2")

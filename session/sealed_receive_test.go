@@ -29,13 +29,12 @@ func TestSealedReceive(t *testing.T) {
 func testSealedReceive(t *testing.T, atomic bool) {
 	ctx := context.Background()
 	f := newSealedFixture(t, atomic)
-	alice, bob, bobSt := f.alice, f.bob, f.bobSt
-	aliceAddr, bobAddr, cert, opts := f.aliceAddr, f.bobAddr, f.cert, f.opts
+	alice, bob, cert, opts := f.alice, f.bob, f.cert, f.opts
 
 	errHandler := errors.New("handler failed")
 	receive := func(env []byte, fail bool) (*session.SealedMessage, error) {
 		var got *session.SealedMessage
-		err := bob.SealedReceive(ctx, env, opts, func(_ context.Context, sm *session.SealedMessage) error {
+		err := bob.m.SealedReceive(ctx, env, opts, func(_ context.Context, sm *session.SealedMessage) error {
 			got = sm
 			if fail {
 				return errHandler
@@ -47,54 +46,38 @@ func testSealedReceive(t *testing.T, atomic bool) {
 
 	// 1:1: a PreKey message (the first one: a failed handler must keep
 	// the pre-keys and the session untouched).
-	env, _, err := alice.SealedEncrypt(ctx, bobAddr, cert, []byte("one to one"), sealed.HintDefault, nil)
+	env, _, err := alice.m.SealedEncrypt(ctx, bob.addr, cert, []byte("one to one"), sealed.HintDefault, nil)
 	require.NoError(t, err)
 	got, err := receive(env, true)
 	require.ErrorIs(t, err, errHandler)
 	require.NotNil(t, got)
 	assert.Equal(t, "one to one", string(got.Plaintext))
-	assert.Nil(t, recordBytes(t, bobSt, aliceAddr), "a failed handler stored a session")
+	assert.Nil(t, loadRecordBytes(t, bob.store, alice.addr), "a failed handler stored a session")
 	got, err = receive(env, false)
 	require.NoError(t, err)
 	assert.Equal(t, "one to one", string(got.Plaintext))
-	assert.Equal(t, aliceAddr, got.Sender)
+	assert.Equal(t, alice.addr, got.Sender)
 	_, err = receive(env, false)
 	assert.ErrorIs(t, err, session.ErrDuplicateMessage)
 
 	// Group: Alice's SKDM reaches Bob (over the 1:1 session in a real
 	// client), then a sealed sender key message.
-	ag, err := alice.Groups()
-	require.NoError(t, err)
-	bg, err := bob.Groups()
-	require.NoError(t, err)
-	dist, err := senderkey.NewDistributionID()
-	require.NoError(t, err)
-	d, err := ag.CreateDistributionMessage(ctx, dist)
-	require.NoError(t, err)
-	skdm, err := d.MarshalBinary()
-	require.NoError(t, err)
-	_, err = bg.ProcessDistributionMessage(ctx, aliceAddr, skdm)
-	require.NoError(t, err)
-	before, err := bobSt.LoadSenderKey(ctx, aliceAddr, dist)
-	require.NoError(t, err)
-	beforeBytes, err := before.MarshalBinary()
-	require.NoError(t, err)
+	dist := newDistributionID(t)
+	alice.distributeSenderKey(t, bob, dist)
+	before := loadSenderKeyBytes(t, bob.store, alice.addr, dist)
+	require.NotNil(t, before)
 
-	skm, err := ag.Encrypt(ctx, dist, []byte("to the group"))
+	skm, err := alice.groups.Encrypt(ctx, dist, []byte("to the group"))
 	require.NoError(t, err)
 	content, err := sealed.NewContent(sealed.SenderKeyType, cert, skm, sealed.HintResendable, []byte("group"))
 	require.NoError(t, err)
-	env, err = alice.SealContent(ctx, bobAddr, content)
+	env, err = alice.m.SealContent(ctx, bob.addr, content)
 	require.NoError(t, err)
 
 	got, err = receive(env, true)
 	require.ErrorIs(t, err, errHandler)
 	assert.Equal(t, "to the group", string(got.Plaintext))
-	after, err := bobSt.LoadSenderKey(ctx, aliceAddr, dist)
-	require.NoError(t, err)
-	afterBytes, err := after.MarshalBinary()
-	require.NoError(t, err)
-	assert.Equal(t, beforeBytes, afterBytes, "a failed handler advanced the sender key record")
+	assert.Equal(t, before, loadSenderKeyBytes(t, bob.store, alice.addr, dist), "a failed handler advanced the sender key record")
 
 	got, err = receive(env, false)
 	require.NoError(t, err)

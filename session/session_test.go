@@ -11,101 +11,39 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/keys"
-	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
 
-type party struct {
-	addr  session.Address
-	store *session.MemoryStore
-	m     *session.Manager
-	id    *keys.PrivateKey
-	regID uint32
-}
-
-func newParty(t testing.TB, name string, regID uint32, trust session.TrustPolicy, opts ...session.Option) *party {
-	t.Helper()
-	id, err := keys.GeneratePrivateKey()
-	require.NoError(t, err)
-	st := session.NewMemoryStore(id, regID, trust)
-	m, err := session.New(st.Stores(), opts...)
-	require.NoError(t, err)
-	return &party{addr: session.Address{Name: name, DeviceID: 1}, store: st, m: m, id: id, regID: regID}
-}
-
-// bundle publishes pre-keys: a signed pre-key, a one-time pre-key (if
-// withOPK) and a Kyber pre-key (if kyber is not 0).
-func (p *party) bundle(t testing.TB, withOPK bool, kyber kem.Type) *prekey.Bundle {
-	t.Helper()
-	ctx := context.Background()
-	spk, err := prekey.GenerateSignedPreKey(p.id, 22, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, p.store.StoreSignedPreKey(ctx, spk))
-	var opk *prekey.PreKeyRecord
-	if withOPK {
-		pks, err := prekey.GeneratePreKeys(33, 1)
-		require.NoError(t, err)
-		opk = pks[0]
-		require.NoError(t, p.store.StorePreKey(ctx, opk))
-	}
-	var kpk *prekey.KyberPreKeyRecord
-	if kyber != 0 {
-		kpk, err = prekey.GenerateKyberPreKey(p.id, 44, kyber, time.Now())
-		require.NoError(t, err)
-		require.NoError(t, p.store.StoreKyberPreKey(ctx, kpk))
-	}
-	b, err := prekey.NewBundle(p.regID, 1, p.id.PublicKey(), spk, opk, kpk)
-	require.NoError(t, err)
-	return b
-}
-
-func (p *party) send(t testing.TB, to *party, msg string) session.Ciphertext {
-	t.Helper()
-	ct, err := p.m.Encrypt(context.Background(), to.addr, []byte(msg))
-	require.NoError(t, err)
-	return ct
-}
-
-func (p *party) recv(t testing.TB, from *party, ct session.Ciphertext) string {
-	t.Helper()
-	pt, err := p.m.Decrypt(context.Background(), from.addr, ct)
-	require.NoError(t, err)
-	return string(pt)
-}
-
 func TestConversation(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		opk   bool
-		kyber kem.Type
+		name   string
+		bundle bundleKind
 	}{
-		{"PQXDH-Kyber1024", true, kem.Kyber1024},
-		{"PQXDH-Kyber1024-noOPK", false, kem.Kyber1024},
-		{"PQXDH-MLKEM1024", true, kem.MLKEM1024},
-		{"X3DH", true, 0},
-		{"X3DH-noOPK", false, 0},
+		{"PQXDH-Kyber1024", pqxdh},
+		{"PQXDH-Kyber1024-noOPK", pqxdhNoOPK},
+		{"PQXDH-MLKEM1024", bundleKind{opk: true, kyber: kem.MLKEM1024}},
+		{"X3DH", x3dh},
+		{"X3DH-noOPK", bundleKind{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, c.opk, c.kyber)))
+			alice, bob := newPair(t, withOptions(session.WithX3DH(true)))
+			alice.startSession(t, bob, c.bundle)
 
 			c1 := alice.send(t, bob, "one")
 			c2 := alice.send(t, bob, "two")
 			assert.Equal(t, session.PreKeyType, c1.Type)
 			assert.Equal(t, session.PreKeyType, c2.Type)
 			wantVersion := byte(4)
-			if c.kyber == 0 {
+			if c.bundle.kyber == 0 {
 				wantVersion = 3
 			}
 			assert.Equal(t, wantVersion, c1.Bytes[0]>>4)
 
 			// Out of order: the second PreKey message first.
 			assert.Equal(t, "two", bob.recv(t, alice, c2))
-			if c.opk {
+			if c.bundle.opk {
 				assert.Zero(t, bob.store.PreKeyCount(), "the one-time pre-key is used up")
 			}
 			assert.Equal(t, "one", bob.recv(t, alice, c1))
@@ -125,15 +63,15 @@ func TestConversation(t *testing.T) {
 
 func TestX3DHPolicy(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
-	err := alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, 0))
+	alice := newParty(t, "alice", 1)
+	bob := newParty(t, "bob", 2, withOptions(session.WithX3DH(true)))
+	err := alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, x3dh))
 	require.ErrorIs(t, err, session.ErrX3DHDisabled)
 
 	// Bob refuses incoming v3 sessions unless enabled.
-	alice3 := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true))
-	bob3 := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice3.m.ProcessBundle(ctx, bob3.addr, bob3.bundle(t, true, 0)))
+	alice3 := newParty(t, "alice", 1, withOptions(session.WithX3DH(true)))
+	bob3 := newParty(t, "bob", 2)
+	alice3.startSession(t, bob3, x3dh)
 	_, err = bob3.m.Decrypt(ctx, alice3.addr, alice3.send(t, bob3, "hi"))
 	require.ErrorIs(t, err, session.ErrX3DHDisabled)
 	assert.Equal(t, 1, bob3.store.PreKeyCount(), "nothing consumed")
@@ -141,69 +79,51 @@ func TestX3DHPolicy(t *testing.T) {
 
 func TestChangedIdentityRejected(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdh)
 	assert.Equal(t, "hi", bob.recv(t, alice, alice.send(t, bob, "hi")))
 
 	// Alice reinstalls: new identity, same address.
-	alice2 := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	require.NoError(t, alice2.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-	before, err := bob.store.LoadSession(ctx, alice.addr)
-	require.NoError(t, err)
-	_, err = bob.m.Decrypt(ctx, alice.addr, alice2.send(t, bob, "it's me"))
+	alice2 := newParty(t, "alice", 1)
+	alice2.startSession(t, bob, pqxdh)
+	before := loadRecordBytes(t, bob.store, alice.addr)
+	_, err := bob.m.Decrypt(ctx, alice.addr, alice2.send(t, bob, "it's me"))
 	var ue *session.UntrustedIdentityError
 	require.ErrorAs(t, err, &ue)
 	require.ErrorIs(t, err, session.ErrUntrustedIdentity)
 	assert.Equal(t, alice.addr, ue.Address)
-	after, err := bob.store.LoadSession(ctx, alice.addr)
-	require.NoError(t, err)
-	b1, _ := before.MarshalBinary()
-	b2, _ := after.MarshalBinary()
-	assert.Equal(t, b1, b2)
+	assert.Equal(t, before, loadRecordBytes(t, bob.store, alice.addr))
 	assert.Equal(t, 1, bob.store.PreKeyCount())
 
 	// Sending to a peer whose bundle carries a changed identity fails too.
-	bob2 := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	err = alice.m.ProcessBundle(ctx, bob.addr, bob2.bundle(t, true, kem.Kyber1024))
+	bob2 := newParty(t, "bob", 2)
+	err = alice.m.ProcessBundle(ctx, bob.addr, bob2.bundle(t, pqxdh))
 	require.ErrorIs(t, err, session.ErrUntrustedIdentity)
 }
 
 func TestArchivedStatesAndTrialDecryption(t *testing.T) {
-	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
-	assert.Equal(t, "a", bob.recv(t, alice, alice.send(t, bob, "a")))
-	assert.Equal(t, "b", alice.recv(t, bob, bob.send(t, alice, "b")))
+	alice, bob := newEstablishedPair(t, pqxdhNoOPK)
 	old := bob.send(t, alice, "late, old session") // in flight
 
 	// Alice starts a new session (e.g. after a reinstall of the same identity).
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
-	rec, err := alice.store.LoadSession(ctx, bob.addr)
-	require.NoError(t, err)
-	assert.Equal(t, 1, rec.ArchivedStates())
+	alice.startSession(t, bob, pqxdhNoOPK)
+	assert.Equal(t, 1, loadRecord(t, alice.store, bob.addr).ArchivedStates())
 	assert.Equal(t, "new", bob.recv(t, alice, alice.send(t, bob, "new")))
 
 	// The late message decrypts on Alice's archived state, which is promoted.
 	assert.Equal(t, "late, old session", alice.recv(t, bob, old))
-	rec, err = alice.store.LoadSession(ctx, bob.addr)
-	require.NoError(t, err)
-	assert.Equal(t, 1, rec.ArchivedStates())
+	assert.Equal(t, 1, loadRecord(t, alice.store, bob.addr).ArchivedStates())
 	// Bob still has the new session current; Alice now answers from the old
 	// one, which Bob holds archived: trial decryption finds it.
 	assert.Equal(t, "x", bob.recv(t, alice, alice.send(t, bob, "x")))
 }
 
 func TestRecordRoundTripAndLimit(t *testing.T) {
-	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	alice, bob := newPair(t)
 	for range session.MaxArchivedStates + 5 {
-		require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+		alice.startSession(t, bob, pqxdhNoOPK)
 	}
-	rec, err := alice.store.LoadSession(ctx, bob.addr)
-	require.NoError(t, err)
+	rec := loadRecord(t, alice.store, bob.addr)
 	assert.Equal(t, session.MaxArchivedStates, rec.ArchivedStates())
 	b, err := rec.MarshalBinary()
 	require.NoError(t, err)
@@ -221,9 +141,9 @@ func TestUnacknowledgedSessionExpires(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithClock(clock))
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+	alice := newParty(t, "alice", 1, withOptions(session.WithClock(clock)))
+	bob := newParty(t, "bob", 2)
+	alice.startSession(t, bob, pqxdh)
 	now = now.Add(session.MaxUnacknowledgedSessionAge - time.Hour)
 	alice.send(t, bob, "still fine")
 	now = now.Add(2 * time.Hour)
@@ -233,9 +153,8 @@ func TestUnacknowledgedSessionExpires(t *testing.T) {
 
 func TestReusedBaseKeyRejected(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, false, kem.Kyber1024)))
+	alice, bob := newPair(t)
+	alice.startSession(t, bob, pqxdhNoOPK)
 	ct := alice.send(t, bob, "hi")
 	assert.Equal(t, "hi", bob.recv(t, alice, ct))
 	// Bob loses the session (e.g. deleted it); the same PreKey message
@@ -243,31 +162,30 @@ func TestReusedBaseKeyRejected(t *testing.T) {
 	bob.store.DeleteSession(alice.addr)
 	_, err := bob.m.Decrypt(ctx, alice.addr, ct)
 	require.ErrorIs(t, err, session.ErrReusedBaseKey)
-	rec, err := bob.store.LoadSession(ctx, alice.addr)
-	require.NoError(t, err)
-	assert.Nil(t, rec, "nothing stored")
+	assert.Nil(t, loadRecord(t, bob.store, alice.addr), "nothing stored")
 }
 
 func TestNoSession(t *testing.T) {
 	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse)
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	alice, bob := newPair(t)
 	_, err := alice.m.Encrypt(ctx, bob.addr, []byte("x"))
 	require.ErrorIs(t, err, session.ErrNoSession)
+	_, err = alice.m.Decrypt(ctx, bob.addr, forgedWhisper(t, 0))
+	require.ErrorIs(t, err, session.ErrNoSession)
 	_, err = alice.m.Decrypt(ctx, bob.addr, session.Ciphertext{Type: session.WhisperType, Bytes: []byte{0x44, 1, 2, 3, 4, 5, 6, 7, 8, 9}})
-	require.Error(t, err)
+	require.ErrorIs(t, err, session.ErrMalformedMessage)
 	_, err = alice.m.Decrypt(ctx, bob.addr, session.Ciphertext{Type: 9, Bytes: []byte{0x44}})
 	require.ErrorIs(t, err, session.ErrUnknownMessageType)
 }
 
 func TestConcurrentPeers(t *testing.T) {
 	ctx := context.Background()
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse)
+	bob := newParty(t, "bob", 2)
 	const peers, msgs = 8, 20
 	var wg sync.WaitGroup
-	b := bob.bundle(t, false, kem.Kyber1024)
+	b := bob.bundle(t, pqxdhNoOPK)
 	for i := range peers {
-		alice := newParty(t, fmt.Sprintf("alice%d", i), uint32(10+i), session.TrustOnFirstUse)
+		alice := newParty(t, fmt.Sprintf("alice%d", i), uint32(10+i))
 		require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, b))
 		cts := make([]session.Ciphertext, msgs)
 		for j := range cts {
@@ -292,10 +210,9 @@ func TestConcurrentPeers(t *testing.T) {
 }
 
 func TestLegacyVersion3Byte(t *testing.T) {
-	ctx := context.Background()
-	alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithX3DH(true), session.WithLegacyVersion3Byte(true))
-	bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithX3DH(true))
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, 0)))
+	alice := newParty(t, "alice", 1, withOptions(session.WithX3DH(true), session.WithLegacyVersion3Byte(true)))
+	bob := newParty(t, "bob", 2, withOptions(session.WithX3DH(true)))
+	alice.startSession(t, bob, x3dh)
 	ct := alice.send(t, bob, "hi")
 	assert.Equal(t, byte(0x33), ct.Bytes[0])
 	assert.Equal(t, "hi", bob.recv(t, alice, ct))
@@ -309,8 +226,6 @@ func TestLegacyVersion3Byte(t *testing.T) {
 
 func TestSPQRSessions(t *testing.T) {
 	ctx := context.Background()
-	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
-	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
 	for _, c := range []struct {
 		name               string
 		aliceSPQR, bobSPQR bool
@@ -322,10 +237,9 @@ func TestSPQRSessions(t *testing.T) {
 		{"responder requires SPQR, initiator classical", false, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			alice := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithSPQR(c.aliceSPQR), session.WithLocalAddress(aliceAddr))
-			bob := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse, session.WithSPQR(c.bobSPQR), session.WithLocalAddress(bobAddr))
-			alice.addr, bob.addr = aliceAddr, bobAddr
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
+			alice := newParty(t, aliceACI, 1, withOwnAddress(), withOptions(session.WithSPQR(c.aliceSPQR)))
+			bob := newParty(t, bobACI, 2, withDevice(2), withOwnAddress(), withOptions(session.WithSPQR(c.bobSPQR)))
+			alice.startSession(t, bob, pqxdh)
 			ct := alice.send(t, bob, "first")
 			pm, err := ratchet.ParsePreKeyMessage(ct.Bytes)
 			require.NoError(t, err)
@@ -356,45 +270,33 @@ func TestSPQRSessions(t *testing.T) {
 				}
 				assert.Equal(t, msg, to.recv(t, from, ct))
 			}
-			rec, err := bob.store.LoadSession(ctx, alice.addr)
-			require.NoError(t, err)
-			assert.Equal(t, c.aliceSPQR, mustInfo(t, rec).SPQR)
+			assert.Equal(t, c.aliceSPQR, mustInfo(t, loadRecord(t, bob.store, alice.addr)).SPQR)
 		})
 	}
 }
 
 func TestAddressesChecked(t *testing.T) {
 	ctx := context.Background()
-	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
-	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 2}
-	alice := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithLocalAddress(aliceAddr))
-	alice.addr = aliceAddr
+	alice := newParty(t, aliceACI, 1, withOwnAddress())
 	// Bob believes he is another device: the addresses do not name him.
-	wrongBob := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse, session.WithLocalAddress(session.Address{Name: bobAddr.Name, DeviceID: 3}))
-	wrongBob.addr = bobAddr
-	require.NoError(t, alice.m.ProcessBundle(ctx, bobAddr, wrongBob.bundle(t, true, kem.Kyber1024)))
+	wrongBob := newParty(t, bobACI, 2, withDevice(2), withOptions(session.WithLocalAddress(session.Address{Name: bobACI, DeviceID: 3})))
+	alice.startSession(t, wrongBob, pqxdh)
 	ct := alice.send(t, wrongBob, "hi")
-	_, err := wrongBob.m.Decrypt(ctx, aliceAddr, ct)
+	_, err := wrongBob.m.Decrypt(ctx, alice.addr, ct)
 	require.ErrorIs(t, err, session.ErrDecryption)
 	assert.Equal(t, 1, wrongBob.store.PreKeyCount(), "nothing consumed")
 	// Without a local address, a message carrying addresses is refused.
-	alice2 := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithLocalAddress(aliceAddr))
-	alice2.addr = aliceAddr
-	noAddr := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse)
-	noAddr.addr = bobAddr
-	require.NoError(t, alice2.m.ProcessBundle(ctx, bobAddr, noAddr.bundle(t, true, kem.Kyber1024)))
-	_, err = noAddr.m.Decrypt(ctx, aliceAddr, alice2.send(t, noAddr, "hi"))
+	alice2 := newParty(t, aliceACI, 1, withOwnAddress())
+	noAddr := newParty(t, bobACI, 2, withDevice(2))
+	alice2.startSession(t, noAddr, pqxdh)
+	_, err = noAddr.m.Decrypt(ctx, alice2.addr, alice2.send(t, noAddr, "hi"))
 	require.ErrorIs(t, err, session.ErrDecryption)
 }
 
 func TestNoAddressesInVersion3(t *testing.T) {
-	ctx := context.Background()
-	aliceAddr := session.Address{Name: "a11ce000-0000-4000-8000-00000000a11c", DeviceID: 1}
-	bobAddr := session.Address{Name: "b0b00000-0000-4000-8000-000000000b0b", DeviceID: 1}
-	alice := newParty(t, aliceAddr.Name, 1, session.TrustOnFirstUse, session.WithX3DH(true), session.WithLocalAddress(aliceAddr))
-	bob := newParty(t, bobAddr.Name, 2, session.TrustOnFirstUse, session.WithX3DH(true), session.WithLocalAddress(bobAddr))
-	alice.addr, bob.addr = aliceAddr, bobAddr
-	require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, 0)))
+	alice := newParty(t, aliceACI, 1, withOwnAddress(), withOptions(session.WithX3DH(true)))
+	bob := newParty(t, bobACI, 2, withOwnAddress(), withOptions(session.WithX3DH(true)))
+	alice.startSession(t, bob, x3dh)
 	ct := alice.send(t, bob, "v3")
 	pm, err := ratchet.ParsePreKeyMessage(ct.Bytes)
 	require.NoError(t, err)

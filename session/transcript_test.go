@@ -39,33 +39,24 @@ func transcriptSessions(t *testing.T) []testvectors.TranscriptSession {
 	return tr.Sessions
 }
 
-// transcriptBob returns a Manager and store for Bob holding his recorded
-// identity, registration id and pre-keys.
-func transcriptBob(t *testing.T, s *testvectors.TranscriptSession) (*session.Manager, *session.MemoryStore) {
+// newTranscriptBob returns Bob holding his recorded identity, registration
+// id and pre-keys, with libsignal 0.72.1's options.
+func newTranscriptBob(t *testing.T, s *testvectors.TranscriptSession) *party {
 	t.Helper()
-	ctx := context.Background()
-	priv := func(b []byte) *keys.PrivateKey {
-		k, err := keys.ParsePrivateKey(b)
-		require.NoError(t, err)
-		return k
-	}
-	id := priv(s.Bob.IdentityPriv)
+	id := parsePrivateKey(t, s.Bob.IdentityPriv)
 	require.Equal(t, []byte(s.Bob.IdentityPub), id.PublicKey().Bytes())
+	bob := newParty(t, "bob", s.Bob.RegistrationID, withIdentity(id), withOptions(transcriptOptions(s)...))
 	created := time.UnixMilli(int64(s.Bob.SignedPreKeyTimestam))
-
-	st := session.NewMemoryStore(id, s.Bob.RegistrationID, session.TrustOnFirstUse)
-	spk := prekey.NewSignedPreKeyRecord(s.Bob.SignedPreKeyID, priv(s.Bob.SignedPreKeyPriv), s.Bundle.SignedPreKeySignature, created)
-	require.NoError(t, st.StoreSignedPreKey(ctx, spk))
+	spk := prekey.NewSignedPreKeyRecord(s.Bob.SignedPreKeyID, parsePrivateKey(t, s.Bob.SignedPreKeyPriv), s.Bundle.SignedPreKeySignature, created)
 	require.NotNil(t, s.Bob.PreKeyID)
-	opk := prekey.NewPreKeyRecord(*s.Bob.PreKeyID, priv(s.Bob.PreKeyPriv))
-	require.NoError(t, st.StorePreKey(ctx, opk))
+	opk := prekey.NewPreKeyRecord(*s.Bob.PreKeyID, parsePrivateKey(t, s.Bob.PreKeyPriv))
 	var kpk *prekey.KyberPreKeyRecord
 	if s.Bob.KyberPreKeyID != nil {
 		sk, err := kem.ParseSecretKey(s.Bob.KyberPreKeyPriv)
 		require.NoError(t, err)
 		kpk = prekey.NewKyberPreKeyRecord(*s.Bob.KyberPreKeyID, sk, s.Bundle.KyberPreKeySignature, created)
-		require.NoError(t, st.StoreKyberPreKey(ctx, kpk))
 	}
+	bob.storePreKeys(t, spk, opk, kpk)
 
 	// The stored pre-keys announce exactly the bundle libsignal's Bob
 	// published.
@@ -75,74 +66,42 @@ func transcriptBob(t *testing.T, s *testvectors.TranscriptSession) (*session.Man
 	assert.Equal(t, []byte(s.Bundle.SignedPreKey), raw.SignedPreKey)
 	assert.Equal(t, []byte(s.Bundle.PreKey), raw.PreKey)
 	assert.Equal(t, []byte(s.Bundle.KyberPreKey), raw.KyberPreKey)
-
-	m, err := session.New(st.Stores(), session.WithX3DH(s.Name == "x3dh"), session.WithSPQR(false)) // libsignal 0.72.1 is classical
-	require.NoError(t, err)
-	return m, st
+	return bob
 }
 
-func aliceAddress(s *testvectors.TranscriptSession) session.Address {
+// transcriptOptions are the Manager options for a Bob of session s:
+// libsignal 0.72.1 is classical, and X3DH only in the x3dh session.
+func transcriptOptions(s *testvectors.TranscriptSession) []session.Option {
+	return []session.Option{session.WithX3DH(s.Name == "x3dh"), session.WithSPQR(false)}
+}
+
+// transcriptAlice returns Alice's recorded address.
+func transcriptAlice(s *testvectors.TranscriptSession) session.Address {
 	return session.Address{Name: s.Alice.Address.Name, DeviceID: s.Alice.Address.DeviceID}
 }
 
-// ciphertext returns recorded message seq, which must be Alice's.
-func ciphertext(t *testing.T, s *testvectors.TranscriptSession, seq int) (session.Ciphertext, string) {
+// transcriptCiphertext returns recorded message seq and its plaintext.
+func transcriptCiphertext(t *testing.T, s *testvectors.TranscriptSession, seq int) (session.Ciphertext, string) {
 	t.Helper()
 	m := s.Messages[seq]
 	require.Equal(t, seq, m.Seq)
 	return session.Ciphertext{Type: session.MessageType(m.Type), Bytes: m.Ciphertext}, string(m.Plaintext)
 }
 
+// decryptSeq makes m decrypt Alice's recorded message seq and checks the
+// plaintext.
 func decryptSeq(t *testing.T, m *session.Manager, s *testvectors.TranscriptSession, seq int) {
 	t.Helper()
 	require.Equal(t, "alice", s.Messages[seq].From)
-	ct, want := ciphertext(t, s, seq)
-	pt, err := m.Decrypt(context.Background(), aliceAddress(s), ct)
+	ct, want := transcriptCiphertext(t, s, seq)
+	pt, err := m.Decrypt(context.Background(), transcriptAlice(s), ct)
 	require.NoError(t, err, "seq %d", seq)
 	assert.Equal(t, want, string(pt), "seq %d", seq)
 }
 
-// field is one protobuf field: its number, wire type and encoded value.
-type field struct {
-	num protowire.Number
-	typ protowire.Type
-	val []byte // the value's encoding, without tag (a bytes field: with its length)
-}
-
-func parseFields(t *testing.T, b []byte) []field {
-	t.Helper()
-	var out []field
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		require.GreaterOrEqual(t, n, 0)
-		b = b[n:]
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		require.GreaterOrEqual(t, n, 0)
-		out = append(out, field{num, typ, b[:n]})
-		b = b[n:]
-	}
-	return out
-}
-
-func (f field) bytes(t *testing.T) []byte {
-	t.Helper()
-	require.Equal(t, protowire.BytesType, f.typ)
-	v, n := protowire.ConsumeBytes(f.val)
-	require.Equal(t, len(f.val), n)
-	return v
-}
-
-func (f field) varint(t *testing.T) uint64 {
-	t.Helper()
-	require.Equal(t, protowire.VarintType, f.typ)
-	v, n := protowire.ConsumeVarint(f.val)
-	require.Equal(t, len(f.val), n)
-	return v
-}
-
 // byNumber groups fields by number.
-func byNumber(fs []field) map[protowire.Number][]field {
-	m := make(map[protowire.Number][]field)
+func byNumber(fs []protoField) map[protowire.Number][]protoField {
+	m := make(map[protowire.Number][]protoField)
 	for _, f := range fs {
 		m[f.num] = append(m[f.num], f)
 	}
@@ -152,11 +111,11 @@ func byNumber(fs []field) map[protowire.Number][]field {
 // checkChain compares a Chain message with a recorded libsignal chain.
 func checkChain(t *testing.T, b []byte, want testvectors.ChainState, what string) {
 	t.Helper()
-	c := byNumber(parseFields(t, b))
+	c := byNumber(parseProtoFields(t, b))
 	require.Len(t, c[1], 1, what)
 	assert.Equal(t, []byte(want.RatchetKey), c[1][0].bytes(t), what+": ratchet key")
 	require.Len(t, c[3], 1, what)
-	ck := byNumber(parseFields(t, c[3][0].bytes(t)))
+	ck := byNumber(parseProtoFields(t, c[3][0].bytes(t)))
 	index := uint64(0) // proto3 leaves out a zero index
 	if len(ck[1]) == 1 {
 		index = ck[1][0].varint(t)
@@ -172,12 +131,11 @@ func checkChain(t *testing.T, b []byte, want testvectors.ChainState, what string
 // libsignal's.
 func withLibsignalDraw(t *testing.T, st *session.MemoryStore, s *testvectors.TranscriptSession) {
 	t.Helper()
-	ctx := context.Background()
-	addr := aliceAddress(s)
-	rec := byNumber(parseFields(t, storedRecord(t, st, addr)))
+	addr := transcriptAlice(s)
+	rec := byNumber(parseProtoFields(t, loadRecordBytes(t, st, addr)))
 	require.Len(t, rec[1], 1, "a current session")
 	assert.Empty(t, rec[2], "no archived session")
-	fs := parseFields(t, rec[1][0].bytes(t))
+	fs := parseProtoFields(t, rec[1][0].bytes(t))
 	ss := byNumber(fs)
 
 	first, err := ratchet.ParsePreKeyMessage(s.Messages[0].Ciphertext)
@@ -202,31 +160,23 @@ func withLibsignalDraw(t *testing.T, st *session.MemoryStore, s *testvectors.Tra
 		ck = protowire.AppendTag(ck, 1, protowire.VarintType)
 		ck = protowire.AppendVarint(ck, uint64(want.SenderChain.ChainKeyIndex))
 	}
-	ck = protowire.AppendTag(ck, 2, protowire.BytesType)
-	ck = protowire.AppendBytes(ck, want.SenderChain.ChainKey)
-	chain = protowire.AppendTag(chain, 1, protowire.BytesType)
-	chain = protowire.AppendBytes(chain, want.SenderChain.RatchetKey)
-	chain = protowire.AppendTag(chain, 2, protowire.BytesType)
-	chain = protowire.AppendBytes(chain, want.SenderChain.RatchetPriv)
-	chain = protowire.AppendTag(chain, 3, protowire.BytesType)
-	chain = protowire.AppendBytes(chain, ck)
+	ck = appendBytesField(ck, 2, want.SenderChain.ChainKey)
+	chain = appendBytesField(chain, 1, want.SenderChain.RatchetKey)
+	chain = appendBytesField(chain, 2, want.SenderChain.RatchetPriv)
+	chain = appendBytesField(chain, 3, ck)
 	for _, f := range fs {
-		state = protowire.AppendTag(state, f.num, f.typ)
 		switch f.num {
-		case 4:
-			state = protowire.AppendBytes(state, want.RootKey)
-		case 6:
-			state = protowire.AppendBytes(state, chain)
+		case 4: // root_key
+			require.Equal(t, protowire.BytesType, f.typ)
+			state = appendBytesField(state, f.num, want.RootKey)
+		case 6: // sender_chain
+			require.Equal(t, protowire.BytesType, f.typ)
+			state = appendBytesField(state, f.num, chain)
 		default:
-			state = append(state, f.val...)
+			state = f.appendTo(state)
 		}
 	}
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendBytes(b, state)
-	r, err := session.ParseRecord(b)
-	require.NoError(t, err)
-	require.NoError(t, st.StoreSession(ctx, addr, r))
+	storeRecordBytes(t, st, addr, appendBytesField(nil, 1, state))
 }
 
 // TestTranscriptRecords plays Bob in both recorded sessions, in libsignal's
@@ -239,47 +189,44 @@ func TestTranscriptRecords(t *testing.T) {
 	for _, s := range transcriptSessions(t) {
 		t.Run(s.Name, func(t *testing.T) {
 			ctx := context.Background()
-			m, st := transcriptBob(t, &s)
-			alice := aliceAddress(&s)
+			bob := newTranscriptBob(t, &s)
+			alice := transcriptAlice(&s)
 
-			decryptSeq(t, m, &s, 0)
-			assert.Zero(t, st.PreKeyCount(), "the one-time pre-key is removed")
-			withLibsignalDraw(t, st, &s)
+			decryptSeq(t, bob.m, &s, 0)
+			assert.Zero(t, bob.store.PreKeyCount(), "the one-time pre-key is removed")
+			withLibsignalDraw(t, bob.store, &s)
 			for seq := 1; seq <= 4; seq++ {
-				decryptSeq(t, m, &s, seq)
+				decryptSeq(t, bob.m, &s, seq)
 			}
-			rec, err := st.LoadSession(ctx, alice)
-			require.NoError(t, err)
-			assert.Zero(t, rec.ArchivedStates(), "later PreKey messages reuse the session")
+			assert.Zero(t, loadRecord(t, bob.store, alice).ArchivedStates(), "later PreKey messages reuse the session")
 
 			for _, seq := range []int{5, 6} {
 				rm := s.Messages[seq]
 				require.Equal(t, "bob", rm.From)
-				ct, err := m.Encrypt(ctx, alice, rm.Plaintext)
+				ct, err := bob.m.Encrypt(ctx, alice, rm.Plaintext)
 				require.NoError(t, err)
 				assert.Equal(t, session.MessageType(rm.Type), ct.Type, "seq %d", seq)
 				assert.Equal(t, []byte(rm.Ciphertext), ct.Bytes, "seq %d is libsignal's reply byte for byte", seq)
 			}
 
 			for _, seq := range []int{9, 11, 7, 10, 8} {
-				decryptSeq(t, m, &s, seq)
+				decryptSeq(t, bob.m, &s, seq)
 			}
 
 			// Replays, of either type, are duplicates and change nothing.
-			before := storedRecord(t, st, alice)
+			before := loadRecordBytes(t, bob.store, alice)
+			require.NotNil(t, before)
 			for _, seq := range []int{0, 3, 7, 11} {
-				ct, _ := ciphertext(t, &s, seq)
-				_, err := m.Decrypt(ctx, alice, ct)
+				ct, _ := transcriptCiphertext(t, &s, seq)
+				_, err := bob.m.Decrypt(ctx, alice, ct)
 				require.ErrorIs(t, err, ratchet.ErrDuplicateMessage, "seq %d", seq)
 			}
-			assert.Equal(t, before, storedRecord(t, st, alice))
-			assert.Zero(t, st.PreKeyCount())
+			assert.Equal(t, before, loadRecordBytes(t, bob.store, alice))
+			assert.Zero(t, bob.store.PreKeyCount())
 
 			// Export the record, parse it back into a new store: the bytes
 			// survive, and the reloaded Bob carries on.
-			rec, err = st.LoadSession(ctx, alice)
-			require.NoError(t, err)
-			exported, err := rec.MarshalBinary()
+			exported, err := loadRecord(t, bob.store, alice).MarshalBinary()
 			require.NoError(t, err)
 			assert.Equal(t, before, exported)
 			reloaded, err := session.ParseRecord(exported)
@@ -288,17 +235,13 @@ func TestTranscriptRecords(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, exported, again, "the record round-trips byte for byte")
 
-			id, err := keys.ParsePrivateKey(s.Bob.IdentityPriv)
-			require.NoError(t, err)
-			st2 := session.NewMemoryStore(id, s.Bob.RegistrationID, session.TrustOnFirstUse)
-			require.NoError(t, st2.StoreSession(ctx, alice, reloaded))
-			m2, err := session.New(st2.Stores(), session.WithX3DH(s.Name == "x3dh"), session.WithSPQR(false)) // libsignal 0.72.1 is classical
-			require.NoError(t, err)
-			ct, _ := ciphertext(t, &s, 10)
-			_, err = m2.Decrypt(ctx, alice, ct)
+			bob2 := newParty(t, "bob", s.Bob.RegistrationID, withIdentity(bob.id), withOptions(transcriptOptions(&s)...))
+			require.NoError(t, bob2.store.StoreSession(ctx, alice, reloaded))
+			ct, _ := transcriptCiphertext(t, &s, 10)
+			_, err = bob2.m.Decrypt(ctx, alice, ct)
 			require.ErrorIs(t, err, ratchet.ErrDuplicateMessage, "the reloaded record remembers what was read")
 
-			out, err := m2.Encrypt(ctx, alice, []byte("Bob again, after a reload"))
+			out, err := bob2.m.Encrypt(ctx, alice, []byte("Bob again, after a reload"))
 			require.NoError(t, err)
 			assert.Equal(t, session.WhisperType, out.Type)
 			assert.Equal(t, s.Messages[5].Ciphertext[0], out.Bytes[0], "same version byte as libsignal's replies")
@@ -340,24 +283,22 @@ func TestTranscriptOrders(t *testing.T) {
 		require.True(t, ok, s.Name)
 		t.Run(s.Name, func(t *testing.T) {
 			for _, order := range orders.afterSeq0 {
-				m, st := transcriptBob(t, &s)
-				decryptSeq(t, m, &s, 0)
-				withLibsignalDraw(t, st, &s)
+				bob := newTranscriptBob(t, &s)
+				decryptSeq(t, bob.m, &s, 0)
+				withLibsignalDraw(t, bob.store, &s)
 				for _, seq := range order {
-					decryptSeq(t, m, &s, seq)
+					decryptSeq(t, bob.m, &s, seq)
 				}
 			}
 			for _, order := range orders.fresh {
-				m, st := transcriptBob(t, &s)
+				bob := newTranscriptBob(t, &s)
 				for i, seq := range order {
-					decryptSeq(t, m, &s, seq)
+					decryptSeq(t, bob.m, &s, seq)
 					if i == 0 {
-						assert.Zero(t, st.PreKeyCount(), "the first PreKey message uses the one-time pre-key")
+						assert.Zero(t, bob.store.PreKeyCount(), "the first PreKey message uses the one-time pre-key")
 					}
 				}
-				rec, err := st.LoadSession(context.Background(), aliceAddress(&s))
-				require.NoError(t, err)
-				assert.Zero(t, rec.ArchivedStates(), "one session for the five PreKey messages")
+				assert.Zero(t, loadRecord(t, bob.store, transcriptAlice(&s)).ArchivedStates(), "one session for the five PreKey messages")
 			}
 		})
 	}
