@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
 	"github.com/ratchetlab/signal/session"
 )
 
@@ -27,13 +26,8 @@ func TestSteadyStateAllocations(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			alice := newParty(t, "alice", 1, session.TrustOnFirstUse, session.WithSPQR(spqr))
-			bob := newParty(t, "bob", 2, session.TrustOnFirstUse, session.WithSPQR(spqr))
-			require.NoError(t, alice.m.ProcessBundle(ctx, bob.addr, bob.bundle(t, true, kem.Kyber1024)))
-			for range 3 {
-				bob.recv(t, alice, alice.send(t, bob, "x"))
-				alice.recv(t, bob, bob.send(t, alice, "y"))
-			}
+			alice, bob := newEstablishedPair(t, pqxdh, withOptions(session.WithSPQR(spqr)))
+			roundTrips(t, alice, bob, 3)
 			msg := make([]byte, 100)
 			var err error
 			encAllocs := testing.AllocsPerRun(200, func() {

@@ -3,14 +3,10 @@ package session_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratchetlab/signal/kem"
-	"github.com/ratchetlab/signal/keys"
-	"github.com/ratchetlab/signal/prekey"
 	"github.com/ratchetlab/signal/ratchet"
 	"github.com/ratchetlab/signal/session"
 )
@@ -25,45 +21,18 @@ func TestNoteToSelfSPQRUnlimitedJumps(t *testing.T) {
 		t.Skip("encrypts 25,000 messages")
 	}
 	ctx := context.Background()
-	id, err := keys.GeneratePrivateKey()
-	require.NoError(t, err)
-	dev1 := session.NewMemoryStore(id, 1, session.TrustOnFirstUse)
-	dev2 := session.NewMemoryStore(id, 2, session.TrustOnFirstUse)
-	addr1 := session.Address{Name: "alice", DeviceID: 1}
-	addr2 := session.Address{Name: "alice", DeviceID: 2}
-	m1, err := session.New(dev1.Stores())
-	require.NoError(t, err)
-	m2, err := session.New(dev2.Stores())
-	require.NoError(t, err)
-
-	spk, err := prekey.GenerateSignedPreKey(id, 1, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, dev2.StoreSignedPreKey(ctx, spk))
-	kpk, err := prekey.GenerateKyberPreKey(id, 2, kem.Kyber1024, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, dev2.StoreKyberPreKey(ctx, kpk))
-	b, err := prekey.NewBundle(2, 2, id.PublicKey(), spk, nil, kpk)
-	require.NoError(t, err)
-	require.NoError(t, m1.ProcessBundle(ctx, addr2, b))
-
-	// One round trip, so that device 1 sends Whisper messages.
-	ct, err := m1.Encrypt(ctx, addr2, []byte("first"))
-	require.NoError(t, err)
-	_, err = m2.Decrypt(ctx, addr1, ct)
-	require.NoError(t, err)
-	ct, err = m2.Encrypt(ctx, addr1, []byte("reply"))
-	require.NoError(t, err)
-	_, err = m1.Decrypt(ctx, addr2, ct)
-	require.NoError(t, err)
+	dev1 := newParty(t, "alice", 1)
+	dev2 := newParty(t, "alice", 2, withDevice(2), withIdentity(dev1.id))
+	dev1.startSession(t, dev2, pqxdh)
+	require.True(t, mustInfo(t, loadRecord(t, dev1.store, dev2.addr)).SPQR)
+	roundTrips(t, dev1, dev2, 1)
 
 	for range ratchet.MaxForwardJumps + 1 {
-		_, err = m1.Encrypt(ctx, addr2, []byte("lost"))
-		require.NoError(t, err)
+		dev1.send(t, dev2, "lost")
 	}
-	ct, err = m1.Encrypt(ctx, addr2, []byte("last"))
-	require.NoError(t, err)
+	ct := dev1.send(t, dev2, "last")
 	require.Equal(t, session.WhisperType, ct.Type)
-	pt, err := m2.Decrypt(ctx, addr1, ct)
+	pt, err := dev2.m.Decrypt(ctx, dev1.addr, ct)
 	require.NoError(t, err, "a note-to-self session has no jump limit, SPQR's included")
 	assert.Equal(t, "last", string(pt))
 }
