@@ -17,6 +17,12 @@ type spare struct {
 	neg   *negotiation
 	chain *chain
 	scka  *scka
+	// bufs, enc and dec are parts of the SCKA state that a copy of another
+	// state kind dropped (byte fields wiped; the encoder and decoder hold
+	// public data only).
+	bufs [ucEs + 1][]byte
+	enc  *encoder
+	dec  *decoder
 }
 
 // CopyFrom makes st a deep copy of src, reusing st's memory: copying a state
@@ -77,7 +83,7 @@ func (st *State) CopyFrom(src *State) {
 				st.scka = &scka{}
 			}
 		}
-		st.scka.copyFrom(src.scka)
+		st.scka.copyFrom(src.scka, st.spareMem())
 	}
 }
 
@@ -231,34 +237,54 @@ func (h *chainHalf) copyFrom(src *chainHalf) {
 
 // copyFrom makes s a deep copy of src in s's memory. Byte fields absent
 // from src are wiped and dropped (nil and empty differ for them: encaps2
-// tests hdr against nil).
-func (s *scka) copyFrom(src *scka) {
+// tests hdr against nil); what s drops goes to sp, and what s lacks comes
+// from sp when it can.
+func (s *scka) copyFrom(src *scka, sp *spare) {
 	s.kind, s.epoch, s.auth = src.kind, src.epoch, src.auth
 	for f := ucHdr; f <= ucEs; f++ {
 		d, from := s.field(f), *src.field(f)
 		if from == nil {
-			clear((*d)[:cap(*d)])
-			*d = nil
+			if *d != nil {
+				clear((*d)[:cap(*d)])
+				if cap(sp.bufs[f]) < cap(*d) {
+					sp.bufs[f] = (*d)[:0]
+				}
+				*d = nil
+			}
 			continue
+		}
+		if cap(*d) < len(from) && cap(sp.bufs[f]) >= len(from) {
+			clear((*d)[:cap(*d)])
+			*d, sp.bufs[f] = sp.bufs[f], nil
 		}
 		*d = copyBytes(*d, from)
 	}
-	switch {
-	case src.enc == nil:
-		s.enc = nil // public data: no wiping
-	case s.enc == nil:
-		s.enc = &encoder{}
-		fallthrough
-	default:
+	if src.enc == nil {
+		if s.enc != nil && sp.enc == nil {
+			sp.enc = s.enc
+		}
+		s.enc = nil
+	} else {
+		if s.enc == nil {
+			s.enc, sp.enc = sp.enc, nil
+			if s.enc == nil {
+				s.enc = &encoder{}
+			}
+		}
 		s.enc.copyFrom(src.enc)
 	}
-	switch {
-	case src.dec == nil:
+	if src.dec == nil {
+		if s.dec != nil && sp.dec == nil {
+			sp.dec = s.dec
+		}
 		s.dec = nil
-	case s.dec == nil:
-		s.dec = &decoder{}
-		fallthrough
-	default:
+	} else {
+		if s.dec == nil {
+			s.dec, sp.dec = sp.dec, nil
+			if s.dec == nil {
+				s.dec = &decoder{}
+			}
+		}
 		s.dec.copyFrom(src.dec)
 	}
 }
@@ -283,8 +309,7 @@ func takeSymbols(bufs *[2][]uint16, src []uint16) []uint16 {
 	for i := range bufs {
 		if b := bufs[i]; b != nil && cap(b) >= len(src) {
 			bufs[i] = nil
-			b = append(b[:0], src...)
-			return b[:len(b):len(b)]
+			return src
 		}
 	}
 	return append(make([]uint16, 0, len(src)), src...)
