@@ -309,7 +309,7 @@ func takeSymbols(bufs *[2][]uint16, src []uint16) []uint16 {
 	for i := range bufs {
 		if b := bufs[i]; b != nil && cap(b) >= len(src) {
 			bufs[i] = nil
-			return src
+			return append(b[:0], src...)
 		}
 	}
 	return append(make([]uint16, 0, len(src)), src...)

@@ -161,6 +161,10 @@ func checkCopy(t *testing.T, src, peer, reused *State, seed uint64) (*State, []b
 	// A reset State is a valid destination again.
 	reused.CopyFrom(src)
 	require.Equal(t, want, enc(t, reused))
+	// Overwriting a copy with another state leaves the source.
+	reused.CopyFrom(peer)
+	require.Equal(t, enc(t, peer), enc(t, reused))
+	require.Equal(t, want, enc(t, src))
 	return fresh, afterFresh
 }
 
