@@ -26,7 +26,8 @@ type spare struct {
 // CopyFrom matches Clone: an open SPQR step of src is not part of the copy
 // (see spqr.State.CopyFrom), and the test seams (key generator, SPQR send)
 // are copied. The sending chain's loaded private key is shared: a
-// keys.PrivateKey is never changed after it is made.
+// keys.PrivateKey is never changed after it is made. Neither s nor src may
+// be nil.
 func (s *State) CopyFrom(src *State) {
 	if s == src {
 		return

@@ -73,7 +73,7 @@ func copyPoints(t *testing.T, version uint8, withSPQR bool, check func(point str
 	exchange(t, bob, alice, true)
 	both("alice received")
 	var late []*ratchet.Message
-	for i := range 8 { // DH steps with skipped keys in each chain
+	for i := range 12 { // DH steps with skipped keys in each chain
 		from, to := alice, bob
 		if i%2 == 1 {
 			from, to = bob, alice
@@ -82,6 +82,9 @@ func copyPoints(t *testing.T, version uint8, withSPQR bool, check func(point str
 		exchange(t, from, to, true)
 		both(fmt.Sprintf("skipped %d", i))
 	}
+	// Both dropped their oldest chains (the receivers array shifted).
+	require.Equal(t, ratchet.MaxReceiverChains, alice.ReceiverChains())
+	require.Equal(t, ratchet.MaxReceiverChains, bob.ReceiverChains())
 	// A late message of a kept chain.
 	got, err := alice.Decrypt(nil, late[len(late)-1])
 	require.NoError(t, err)

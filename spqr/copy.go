@@ -52,7 +52,9 @@ func (st *State) CopyFrom(src *State) {
 		st.dropNeg()
 	} else {
 		if st.neg == nil {
-			st.neg, st.spareMem().neg = st.spareMem().neg, nil
+			if sp := st.spare; sp != nil {
+				st.neg, sp.neg = sp.neg, nil
+			}
 			if st.neg == nil {
 				st.neg = &negotiation{}
 			}
@@ -66,7 +68,9 @@ func (st *State) CopyFrom(src *State) {
 		st.dropChain()
 	} else {
 		if st.chain == nil {
-			st.chain, st.spareMem().chain = st.spareMem().chain, nil
+			if sp := st.spare; sp != nil {
+				st.chain, sp.chain = sp.chain, nil
+			}
 			if st.chain == nil {
 				st.chain = &chain{}
 			}
@@ -78,12 +82,14 @@ func (st *State) CopyFrom(src *State) {
 		st.dropSCKA()
 	} else {
 		if st.scka == nil {
-			st.scka, st.spareMem().scka = st.spareMem().scka, nil
+			if sp := st.spare; sp != nil {
+				st.scka, sp.scka = sp.scka, nil
+			}
 			if st.scka == nil {
 				st.scka = &scka{}
 			}
 		}
-		st.scka.copyFrom(src.scka, st.spareMem())
+		st.scka.copyFrom(src.scka, st)
 	}
 }
 
@@ -235,38 +241,44 @@ func (h *chainHalf) copyFrom(src *chainHalf) {
 	h.prev = copyBytes(h.prev, src.prev)
 }
 
-// copyFrom makes s a deep copy of src in s's memory. Byte fields absent
-// from src are wiped and dropped (nil and empty differ for them: encaps2
-// tests hdr against nil); what s drops goes to sp, and what s lacks comes
-// from sp when it can.
-func (s *scka) copyFrom(src *scka, sp *spare) {
+// copyFrom makes s (st's SCKA state) a deep copy of src in s's memory.
+// Byte fields absent from src are wiped and dropped (nil and empty differ
+// for them: encaps2 tests hdr against nil); what s drops goes to st's spare
+// memory, and what s lacks comes from there when it can.
+func (s *scka) copyFrom(src *scka, st *State) {
+	// st.spare is nil until st first drops something: it is allocated
+	// only to store into.
 	s.kind, s.epoch, s.auth = src.kind, src.epoch, src.auth
 	for f := ucHdr; f <= ucEs; f++ {
 		d, from := s.field(f), *src.field(f)
 		if from == nil {
 			if *d != nil {
 				clear((*d)[:cap(*d)])
-				if cap(sp.bufs[f]) < cap(*d) {
+				if sp := st.spareMem(); cap(sp.bufs[f]) < cap(*d) {
 					sp.bufs[f] = (*d)[:0]
 				}
 				*d = nil
 			}
 			continue
 		}
-		if cap(*d) < len(from) && cap(sp.bufs[f]) >= len(from) {
+		if sp := st.spare; cap(*d) < len(from) && sp != nil && cap(sp.bufs[f]) >= len(from) {
 			clear((*d)[:cap(*d)])
 			*d, sp.bufs[f] = sp.bufs[f], nil
 		}
 		*d = copyBytes(*d, from)
 	}
 	if src.enc == nil {
-		if s.enc != nil && sp.enc == nil {
-			sp.enc = s.enc
+		if s.enc != nil {
+			if sp := st.spareMem(); sp.enc == nil {
+				sp.enc = s.enc
+			}
 		}
 		s.enc = nil
 	} else {
 		if s.enc == nil {
-			s.enc, sp.enc = sp.enc, nil
+			if sp := st.spare; sp != nil {
+				s.enc, sp.enc = sp.enc, nil
+			}
 			if s.enc == nil {
 				s.enc = &encoder{}
 			}
@@ -274,13 +286,17 @@ func (s *scka) copyFrom(src *scka, sp *spare) {
 		s.enc.copyFrom(src.enc)
 	}
 	if src.dec == nil {
-		if s.dec != nil && sp.dec == nil {
-			sp.dec = s.dec
+		if s.dec != nil {
+			if sp := st.spareMem(); sp.dec == nil {
+				sp.dec = s.dec
+			}
 		}
 		s.dec = nil
 	} else {
 		if s.dec == nil {
-			s.dec, sp.dec = sp.dec, nil
+			if sp := st.spare; sp != nil {
+				s.dec, sp.dec = sp.dec, nil
+			}
 			if s.dec == nil {
 				s.dec = &decoder{}
 			}

@@ -331,12 +331,16 @@ func TestCopyFromAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkCopyFrom copies into a destination of the same shape: two
+// parties mid-epoch, and the fixture states (the send_ct side holds the
+// largest ML-KEM data, 6 KB).
 func BenchmarkCopyFrom(b *testing.B) {
-	a, bb := lockstepStates(b, 20) // mid-epoch: ML-KEM fields and codecs
+	a, bb := lockstepStates(b, 20)
+	fa, fb := fixtures(b)
 	for _, tc := range []struct {
 		name string
 		st   []byte
-	}{{"A", a}, {"B", bb}} {
+	}{{"A", a}, {"B", bb}, {"fixtureA", fa}, {"fixtureB", fb}} {
 		b.Run(tc.name, func(b *testing.B) {
 			src, err := ParseState(tc.st)
 			if err != nil {
