@@ -51,6 +51,9 @@ type State struct {
 	// pqSend, when set, replaces the SPQR send step on the state's
 	// encoding; tests set it to inject recorded randomness.
 	pqSend func(state []byte) (newState []byte, key *[32]byte, msg []byte, err error)
+
+	// spare keeps wiped memory of dropped parts for CopyFrom (copy.go).
+	spare spare
 }
 
 type senderChain struct {
@@ -345,26 +348,11 @@ func (s *State) versionByte(legacy bool) byte {
 	return versionByte(s.version)
 }
 
-// Clone returns a deep copy of s.
+// Clone returns a deep copy of s (see CopyFrom).
 func (s *State) Clone() *State {
-	c := *s
-	c.receivers = make([]receiverChain, len(s.receivers))
-	for i, r := range s.receivers {
-		r.skipped = append([]skippedKey(nil), r.skipped...)
-		c.receivers[i] = r
-	}
-	if s.pendingPreKey != nil {
-		p := *s.pendingPreKey
-		c.pendingPreKey = &p
-	}
-	if s.pendingKyber != nil {
-		p := *s.pendingKyber
-		p.Ciphertext = append([]byte(nil), p.Ciphertext...)
-		c.pendingKyber = &p
-	}
-	c.aliceBaseKey = append([]byte(nil), s.aliceBaseKey...)
-	c.pq = s.pq.Clone()
-	return &c
+	c := new(State)
+	c.CopyFrom(s)
+	return c
 }
 
 func (s *State) generateKey() (*keys.PrivateKey, error) {

@@ -48,38 +48,8 @@ func (st *State) Clone() *State {
 	if st == nil {
 		return nil
 	}
-	c := &State{v0: st.v0}
-	if n := st.neg; n != nil {
-		nn := *n
-		nn.authKey = bytes.Clone(n.authKey)
-		c.neg = &nn
-	}
-	if ch := st.chain; ch != nil {
-		cc := *ch
-		cc.discarded = nil
-		cc.links = make([]link, len(ch.links))
-		for i, l := range ch.links {
-			l.send.prev = bytes.Clone(l.send.prev)
-			l.recv.prev = bytes.Clone(l.recv.prev)
-			cc.links[i] = l
-		}
-		c.chain = &cc
-	}
-	if s := st.scka; s != nil {
-		sc := *s
-		sc.hdr, sc.ek, sc.dk = bytes.Clone(s.hdr), bytes.Clone(s.ek), bytes.Clone(s.dk)
-		sc.ct1, sc.es = bytes.Clone(s.ct1), bytes.Clone(s.es)
-		if s.enc != nil {
-			e := *s.enc // symbol slices are never written in place: share
-			sc.enc = &e
-		}
-		if s.dec != nil {
-			d := *s.dec
-			d.rebuild() // the decoder appends in place: copy
-			sc.dec = &d
-		}
-		c.scka = &sc
-	}
+	c := &State{}
+	c.CopyFrom(st)
 	return c
 }
 

@@ -58,6 +58,8 @@ type State struct {
 	// tx is the snapshot of the last Send or Recv, until Commit or
 	// Rollback.
 	tx undo
+	// spare keeps wiped memory of dropped parts for CopyFrom (copy.go).
+	spare *spare
 }
 
 // scka is the V1State: the current state kind with the fields it holds.
