@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/ratchetlab/signal/keys"
 	"github.com/ratchetlab/signal/prekey"
@@ -30,6 +31,32 @@ func (s *MemoryStore) Atomic(ctx context.Context, addr Address, fn func(ctx cont
 		return err
 	}
 	return tx.commit()
+}
+
+// atomicPooled is Atomic for the Manager's own operations that hand
+// neither the transaction nor its context to the application (Encrypt, and
+// Decrypt without a handler): nothing can keep the transaction after fn
+// returns, so it comes from a pool, and fn gets the caller's ctx. This
+// saves the one allocation Atomic makes.
+func (s *MemoryStore) atomicPooled(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error {
+	defer s.txLocks.unlock(addr, s.txLocks.lock(addr))
+	tx := txPool.Get().(*memoryTx)
+	tx.Context, tx.s = ctx, s
+	tx.identities, tx.sessions = tx.firstIdentity[:0], tx.firstSession[:0]
+	defer tx.recycle()
+	if err := fn(ctx, tx.stores()); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+var txPool = sync.Pool{New: func() any { return new(memoryTx) }}
+
+// recycle releases tx (see release) and returns it, emptied, to txPool.
+func (tx *memoryTx) recycle() {
+	tx.release()
+	*tx = memoryTx{}
+	txPool.Put(tx)
 }
 
 type memoryTxKey struct{}

@@ -78,7 +78,16 @@ func (m *Manager) exec(ctx context.Context, o *op) error {
 	if m.stores.Atomic == nil {
 		return o.do(ctx, m.stores, false)
 	}
+	if ms, ok := m.stores.Atomic.(*MemoryStore); ok && o.private() {
+		return ms.atomicPooled(ctx, o.addr, o.inTx)
+	}
 	return m.stores.Atomic.Atomic(ctx, o.addr, o.inTx)
+}
+
+// private reports whether o hands neither the transaction nor its context
+// to the application: Encrypt, and Decrypt (a receive without a handler).
+func (o *op) private() bool {
+	return o.kind == opEncrypt || (o.kind == opReceive && o.handler == nil)
 }
 
 func (o *op) runTx(ctx context.Context, tx Stores) error {
