@@ -164,6 +164,9 @@ func (tx *memoryTx) Identity(ctx context.Context, addr Address) (keys.PublicKey,
 
 func (tx *memoryTx) SaveIdentity(ctx context.Context, addr Address, key keys.PublicKey) (bool, error) {
 	old, ok, _ := tx.Identity(ctx, addr)
+	if ok && old == key {
+		return false, nil // nothing to write (every message saves the identity)
+	}
 	for i := range tx.identities {
 		if tx.identities[i].addr == addr {
 			tx.identities[i].key = key
