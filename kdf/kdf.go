@@ -37,8 +37,10 @@ const MaxExpand = 255 * Size
 
 const (
 	blockSize = sha256.BlockSize
-	ipad      = 0x36
-	opad      = 0x5c
+	// ipadWord and opadWord are RFC 2104's ipad (0x36) and opad (0x5c)
+	// bytes repeated over a 64-bit word.
+	ipadWord = 0x3636363636363636
+	opadWord = 0x5c5c5c5c5c5c5c5c
 	// stateSize is the size of a marshaled SHA-256 state (crypto/sha256
 	// documents that its digests marshal their internal state; the encoding
 	// is 4 bytes of magic, 8 words, a 64-byte buffer and a 64-bit length).
@@ -79,25 +81,38 @@ func keyBlock(key []byte) (pad [blockSize]byte) {
 // newKeyState computes the inner and outer pad states of the HMAC key key
 // (RFC 2104 §2: keys longer than the block size are hashed first).
 func newKeyState(key []byte) (ks keyState) {
-	pad := keyBlock(key)
-	for i := range pad {
-		pad[i] ^= ipad
-	}
-	h := sha256.New()
-	h.Write(pad[:])
-	h.(encoding.BinaryAppender).AppendBinary(ks.inner[:0])
-	for i := range pad {
-		pad[i] ^= ipad ^ opad
-	}
-	h.Reset()
-	h.Write(pad[:])
-	h.(encoding.BinaryAppender).AppendBinary(ks.outer[:0])
+	k := keyBlock(key)
+	var pad [blockSize]byte
+	xorPad(&pad, &k, ipadWord)
+	ks.inner = initState(&pad)
+	xorPad(&pad, &k, opadWord)
+	ks.outer = initState(&pad)
+	clear(k[:])
 	clear(pad[:])
 	return ks
 }
 
 // sum returns HMAC(K, first || rest...) for the key K of ks.
 func (ks *keyState) sum(first []byte, rest ...[]byte) (out [Size]byte) {
+	n := len(first)
+	for _, m := range rest {
+		n += len(m)
+	}
+	if n+padMin <= maxShort {
+		// Fast path (block.go): pad the message here and run whole
+		// blocks from the saved pad states.
+		var buf [maxShort]byte
+		k := copy(buf[:], first)
+		for _, m := range rest {
+			k += copy(buf[k:], m)
+		}
+		end := padded(&buf, n, blockSize)
+		st := ks.inner
+		st.advance(buf[:end])
+		clear(buf[blockSize:end])
+		finish(&out, &st, &ks.outer, &buf)
+		return out
+	}
 	h := sha256.New()
 	u := h.(encoding.BinaryUnmarshaler)
 	if u.UnmarshalBinary(ks.inner[:]) != nil {
@@ -145,26 +160,30 @@ func (ks *keyState) clear() {
 //
 // [RFC 2104]: https://www.rfc-editor.org/rfc/rfc2104
 func HMAC(key []byte, msg ...[]byte) (tag [Size]byte) {
-	pad := keyBlock(key)
-	for i := range pad {
-		pad[i] ^= ipad
-	}
+	k := keyBlock(key)
+	var pad [blockSize]byte
+	xorPad(&pad, &k, ipadWord)
 	h := sha256.New()
 	h.Write(pad[:])
 	for _, m := range msg {
 		h.Write(m)
 	}
-	var in [Size]byte
-	h.Sum(in[:0])
-	for i := range pad {
-		pad[i] ^= ipad ^ opad
-	}
+	// The outer hash, K^opad || inner digest, is two blocks with its
+	// padding: one Write of whole blocks, read back as the chaining value
+	// (block.go).
+	var buf [maxShort]byte
+	h.Sum(buf[blockSize:blockSize])
+	xorPad((*[blockSize]byte)(buf[:blockSize]), &k, opadWord)
+	n := padded(&buf, blockSize+Size, 0)
+	var st hashState
 	h.Reset()
-	h.Write(pad[:])
-	h.Write(in[:])
-	h.Sum(tag[:0])
+	h.Write(buf[:n])
+	h.(encoding.BinaryAppender).AppendBinary(st[:0])
+	copy(tag[:], st[digestAt:digestAt+Size])
+	clear(k[:])
 	clear(pad[:])
-	clear(in[:])
+	clear(buf[:])
+	clear(st[:])
 	return tag
 }
 
