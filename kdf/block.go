@@ -17,9 +17,14 @@ import (
 // costs one assembly call per message instead of one per Write that fills a
 // block.
 const (
-	// maxShort is the largest padded message the fast path handles: two
-	// blocks, enough for every derivation of this package.
+	// maxShort is the largest padded message the fast path of a keyState
+	// handles: two blocks, enough for every derivation of this package.
 	maxShort = 2 * blockSize
+	// maxOneShot is the largest padded inner message (pad block included)
+	// that HMAC hashes from one stack buffer: eight blocks, which covers
+	// the MAC input of a SignalMessage of up to about 300 bytes of
+	// plaintext.
+	maxOneShot = 8 * blockSize
 	// padMin is the fewest padding bytes a message gets: the 0x80 byte and
 	// the 64-bit length.
 	padMin = 1 + 8
@@ -29,11 +34,11 @@ const (
 )
 
 // advance runs the SHA-256 compression function over blocks, a whole number
-// of 64-byte blocks, starting from the state st, and stores the new state in
-// st.
-func (st *hashState) advance(blocks []byte) {
+// of 64-byte blocks, starting from the state from, and stores the new state
+// in st. from may be st.
+func (st *hashState) advance(from *hashState, blocks []byte) {
 	h := sha256.New()
-	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st[:]) != nil {
+	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(from[:]) != nil {
 		panic("kdf: internal error: bad SHA-256 state")
 	}
 	h.Write(blocks)
@@ -49,15 +54,12 @@ func initState(block *[blockSize]byte) (st hashState) {
 	return st
 }
 
-// padded writes into buf the SHA-256 padding of a message of which n bytes
-// are already in buf and prefix bytes were absorbed before (whole blocks),
-// and returns the padded length (64 or 128). The caller guarantees
-// n+padMin <= maxShort and that buf[n:] is zero.
-func padded(buf *[maxShort]byte, n, prefix int) int {
-	end := blockSize
-	if n+padMin > blockSize {
-		end = maxShort
-	}
+// padTo writes into buf the SHA-256 padding of a message of which n bytes
+// are in buf and prefix bytes were absorbed before (whole blocks), and
+// returns the padded length: the next multiple of 64 that leaves room for
+// the padding. The caller guarantees that buf[n:] is zero and long enough.
+func padTo(buf []byte, n, prefix int) int {
+	end := (n + padMin + blockSize - 1) &^ (blockSize - 1)
 	buf[n] = 0x80
 	binary.BigEndian.PutUint64(buf[end-8:end], uint64(prefix+n)*8)
 	return end
@@ -70,9 +72,8 @@ func padded(buf *[maxShort]byte, n, prefix int) int {
 func finish(out *[Size]byte, st *hashState, outer *hashState, buf *[maxShort]byte) {
 	clear(buf[:blockSize])
 	copy(buf[:Size], st[digestAt:digestAt+Size])
-	n := padded(buf, Size, blockSize)
-	*st = *outer
-	st.advance(buf[:n])
+	n := padTo(buf[:], Size, blockSize)
+	st.advance(outer, buf[:n])
 	copy(out[:], st[digestAt:digestAt+Size])
 	clear(buf[:blockSize])
 	clear(st[:])

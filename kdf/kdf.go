@@ -106,9 +106,9 @@ func (ks *keyState) sum(first []byte, rest ...[]byte) (out [Size]byte) {
 		for _, m := range rest {
 			k += copy(buf[k:], m)
 		}
-		end := padded(&buf, n, blockSize)
-		st := ks.inner
-		st.advance(buf[:end])
+		end := padTo(buf[:], n, blockSize)
+		var st hashState
+		st.advance(&ks.inner, buf[:end])
 		clear(buf[blockSize:end])
 		finish(&out, &st, &ks.outer, &buf)
 		return out
@@ -161,28 +161,49 @@ func (ks *keyState) clear() {
 // [RFC 2104]: https://www.rfc-editor.org/rfc/rfc2104
 func HMAC(key []byte, msg ...[]byte) (tag [Size]byte) {
 	k := keyBlock(key)
-	var pad [blockSize]byte
-	xorPad(&pad, &k, ipadWord)
-	h := sha256.New()
-	h.Write(pad[:])
+	total := blockSize
 	for _, m := range msg {
-		h.Write(m)
+		total += len(m)
 	}
-	// The outer hash, K^opad || inner digest, is two blocks with its
-	// padding: one Write of whole blocks, read back as the chaining value
-	// (block.go).
-	var buf [maxShort]byte
-	h.Sum(buf[blockSize:blockSize])
-	xorPad((*[blockSize]byte)(buf[:blockSize]), &k, opadWord)
-	n := padded(&buf, blockSize+Size, 0)
-	var st hashState
-	h.Reset()
-	h.Write(buf[:n])
+	var (
+		outer [maxShort]byte // K^opad || inner digest || padding
+		st    hashState
+	)
+	h := sha256.New()
+	if total+padMin <= maxOneShot {
+		// K^ipad || msg || padding in one buffer: one Write of whole
+		// blocks, read back as the chaining value (block.go).
+		var buf [maxOneShot]byte
+		xorPad((*[blockSize]byte)(buf[:blockSize]), &k, ipadWord)
+		n := blockSize
+		for _, m := range msg {
+			n += copy(buf[n:], m)
+		}
+		end := padTo(buf[:], n, 0)
+		h.Write(buf[:end])
+		h.(encoding.BinaryAppender).AppendBinary(st[:0])
+		copy(outer[blockSize:], st[digestAt:digestAt+Size])
+		clear(buf[:end])
+		h.Reset()
+	} else {
+		var pad [blockSize]byte
+		xorPad(&pad, &k, ipadWord)
+		h.Write(pad[:])
+		clear(pad[:])
+		for _, m := range msg {
+			h.Write(m)
+		}
+		h.Sum(outer[blockSize:blockSize])
+		h.Reset()
+	}
+	// The outer hash is two blocks with its padding: one Write.
+	xorPad((*[blockSize]byte)(outer[:blockSize]), &k, opadWord)
+	n := padTo(outer[:], blockSize+Size, 0)
+	h.Write(outer[:n])
 	h.(encoding.BinaryAppender).AppendBinary(st[:0])
 	copy(tag[:], st[digestAt:digestAt+Size])
 	clear(k[:])
-	clear(pad[:])
-	clear(buf[:])
+	clear(outer[:])
 	clear(st[:])
 	return tag
 }
