@@ -45,13 +45,12 @@ func (st *hashState) advance(from *hashState, blocks []byte) {
 	h.(encoding.BinaryAppender).AppendBinary(st[:0])
 }
 
-// initState returns the state of SHA-256 after absorbing block, one 64-byte
+// init sets st to the state of SHA-256 after absorbing block, one 64-byte
 // block, from the initial hash value.
-func initState(block *[blockSize]byte) (st hashState) {
+func (st *hashState) init(block *[blockSize]byte) {
 	h := sha256.New()
 	h.Write(block[:])
 	h.(encoding.BinaryAppender).AppendBinary(st[:0])
-	return st
 }
 
 // padTo writes into buf the SHA-256 padding of a message of which n bytes

@@ -81,15 +81,20 @@ func keyBlock(key []byte) (pad [blockSize]byte) {
 // newKeyState computes the inner and outer pad states of the HMAC key key
 // (RFC 2104 §2: keys longer than the block size are hashed first).
 func newKeyState(key []byte) (ks keyState) {
+	ks.init(key)
+	return ks
+}
+
+// init sets ks to the pad states of the HMAC key key.
+func (ks *keyState) init(key []byte) {
 	k := keyBlock(key)
 	var pad [blockSize]byte
 	xorPad(&pad, &k, ipadWord)
-	ks.inner = initState(&pad)
+	ks.inner.init(&pad)
 	xorPad(&pad, &k, opadWord)
-	ks.outer = initState(&pad)
+	ks.outer.init(&pad)
 	clear(k[:])
 	clear(pad[:])
-	return ks
 }
 
 // sum returns HMAC(K, first || rest...) for the key K of ks.
@@ -137,14 +142,46 @@ func (ks *keyState) sum(first []byte, rest ...[]byte) (out [Size]byte) {
 // key of ks (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
 // len(out) must not exceed MaxExpand.
 func (ks *keyState) expand(out, info []byte) {
-	var t [Size]byte
-	prev := t[:0]
-	for i := 1; len(out) > 0; i++ {
-		ctr := [1]byte{byte(i)}
-		t = ks.sum(prev, info, ctr[:])
-		prev = t[:]
-		out = out[copy(out, t[:]):]
+	if Size+len(info)+1+padMin > blockSize {
+		var t [Size]byte
+		prev := t[:0]
+		for i := 1; len(out) > 0; i++ {
+			ctr := [1]byte{byte(i)}
+			t = ks.sum(prev, info, ctr[:])
+			prev = t[:]
+			out = out[copy(out, t[:]):]
+		}
+		clear(t[:])
+		return
 	}
+	// Short info (every Signal derivation): each inner message, padding
+	// included, is one block, built in place (block.go).
+	var (
+		blk [blockSize]byte
+		buf [maxShort]byte
+		st  hashState
+		t   [Size]byte
+	)
+	n := copy(blk[:], info)
+	blk[n] = 1
+	padTo(blk[:], n+1, blockSize)
+	for i := 1; ; i++ {
+		st.advance(&ks.inner, blk[:])
+		finish(&t, &st, &ks.outer, &buf)
+		out = out[copy(out, t[:]):]
+		if len(out) == 0 {
+			break
+		}
+		if i == 1 {
+			// From T(2) on the message is T(i-1) || info || i.
+			clear(blk[:])
+			copy(blk[Size:], info)
+			padTo(blk[:], Size+n+1, blockSize)
+		}
+		copy(blk[:Size], t[:])
+		blk[Size+n] = byte(i + 1)
+	}
+	clear(blk[:])
 	clear(t[:])
 }
 
@@ -230,7 +267,8 @@ func Expand(dst, prk, info []byte, n int) []byte {
 		panic("kdf: HKDF-Expand output length out of range")
 	}
 	ret, out := sliceForAppend(dst, n)
-	ks := newKeyState(prk)
+	var ks keyState
+	ks.init(prk)
 	ks.expand(out, info)
 	ks.clear()
 	return ret
