@@ -148,3 +148,25 @@ func BenchmarkBlock(b *testing.B) {
 		}
 	})
 }
+
+// FuzzHMAC compares HMAC and keyState.sum (both paths of each) with
+// crypto/hmac on arbitrary keys, messages and split points.
+func FuzzHMAC(f *testing.F) {
+	f.Add([]byte("key"), []byte("message"), uint8(3))
+	f.Add(bytes.Repeat([]byte{0xaa}, 131), bytes.Repeat([]byte{1}, 600), uint8(200))
+	f.Fuzz(func(t *testing.T, key, msg []byte, split uint8) {
+		mac := hmac.New(sha256.New, key)
+		mac.Write(msg)
+		want := mac.Sum(nil)
+		at := min(int(split), len(msg))
+		got := HMAC(key, msg[:at], msg[at:])
+		if !bytes.Equal(got[:], want) {
+			t.Fatalf("HMAC = %x, want %x", got, want)
+		}
+		ks := newKeyState(key)
+		got = ks.sum(msg[:at], msg[at:])
+		if !bytes.Equal(got[:], want) {
+			t.Fatalf("keyState.sum = %x, want %x", got, want)
+		}
+	})
+}
