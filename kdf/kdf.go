@@ -37,8 +37,10 @@ const MaxExpand = 255 * Size
 
 const (
 	blockSize = sha256.BlockSize
-	ipad      = 0x36
-	opad      = 0x5c
+	// ipadWord and opadWord are RFC 2104's ipad (0x36) and opad (0x5c)
+	// bytes repeated over a 64-bit word.
+	ipadWord = 0x3636363636363636
+	opadWord = 0x5c5c5c5c5c5c5c5c
 	// stateSize is the size of a marshaled SHA-256 state (crypto/sha256
 	// documents that its digests marshal their internal state; the encoding
 	// is 4 bytes of magic, 8 words, a 64-byte buffer and a 64-bit length).
@@ -79,25 +81,43 @@ func keyBlock(key []byte) (pad [blockSize]byte) {
 // newKeyState computes the inner and outer pad states of the HMAC key key
 // (RFC 2104 §2: keys longer than the block size are hashed first).
 func newKeyState(key []byte) (ks keyState) {
-	pad := keyBlock(key)
-	for i := range pad {
-		pad[i] ^= ipad
-	}
-	h := sha256.New()
-	h.Write(pad[:])
-	h.(encoding.BinaryAppender).AppendBinary(ks.inner[:0])
-	for i := range pad {
-		pad[i] ^= ipad ^ opad
-	}
-	h.Reset()
-	h.Write(pad[:])
-	h.(encoding.BinaryAppender).AppendBinary(ks.outer[:0])
-	clear(pad[:])
+	ks.init(key)
 	return ks
+}
+
+// init sets ks to the pad states of the HMAC key key.
+func (ks *keyState) init(key []byte) {
+	k := keyBlock(key)
+	var pad [blockSize]byte
+	xorPad(&pad, &k, ipadWord)
+	ks.inner.init(&pad)
+	xorPad(&pad, &k, opadWord)
+	ks.outer.init(&pad)
+	clear(k[:])
+	clear(pad[:])
 }
 
 // sum returns HMAC(K, first || rest...) for the key K of ks.
 func (ks *keyState) sum(first []byte, rest ...[]byte) (out [Size]byte) {
+	n := len(first)
+	for _, m := range rest {
+		n += len(m)
+	}
+	if n+padMin <= maxShort {
+		// Fast path (block.go): pad the message here and run whole
+		// blocks from the saved pad states.
+		var buf [maxShort]byte
+		k := copy(buf[:], first)
+		for _, m := range rest {
+			k += copy(buf[k:], m)
+		}
+		end := padTo(buf[:], n, blockSize)
+		var st hashState
+		st.advance(&ks.inner, buf[:end])
+		clear(buf[blockSize:end])
+		finish(&out, &st, &ks.outer, &buf)
+		return out
+	}
 	h := sha256.New()
 	u := h.(encoding.BinaryUnmarshaler)
 	if u.UnmarshalBinary(ks.inner[:]) != nil {
@@ -122,14 +142,46 @@ func (ks *keyState) sum(first []byte, rest ...[]byte) (out [Size]byte) {
 // key of ks (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
 // len(out) must not exceed MaxExpand.
 func (ks *keyState) expand(out, info []byte) {
-	var t [Size]byte
-	prev := t[:0]
-	for i := 1; len(out) > 0; i++ {
-		ctr := [1]byte{byte(i)}
-		t = ks.sum(prev, info, ctr[:])
-		prev = t[:]
-		out = out[copy(out, t[:]):]
+	if Size+len(info)+1+padMin > blockSize {
+		var t [Size]byte
+		prev := t[:0]
+		for i := 1; len(out) > 0; i++ {
+			ctr := [1]byte{byte(i)}
+			t = ks.sum(prev, info, ctr[:])
+			prev = t[:]
+			out = out[copy(out, t[:]):]
+		}
+		clear(t[:])
+		return
 	}
+	// Short info (every Signal derivation): each inner message, padding
+	// included, is one block, built in place (block.go).
+	var (
+		blk [blockSize]byte
+		buf [maxShort]byte
+		st  hashState
+		t   [Size]byte
+	)
+	n := copy(blk[:], info)
+	blk[n] = 1
+	padTo(blk[:], n+1, blockSize)
+	for i := 1; ; i++ {
+		st.advance(&ks.inner, blk[:])
+		finish(&t, &st, &ks.outer, &buf)
+		out = out[copy(out, t[:]):]
+		if len(out) == 0 {
+			break
+		}
+		if i == 1 {
+			// From T(2) on the message is T(i-1) || info || i.
+			clear(blk[:])
+			copy(blk[Size:], info)
+			padTo(blk[:], Size+n+1, blockSize)
+		}
+		copy(blk[:Size], t[:])
+		blk[Size+n] = byte(i + 1)
+	}
+	clear(blk[:])
 	clear(t[:])
 }
 
@@ -145,26 +197,51 @@ func (ks *keyState) clear() {
 //
 // [RFC 2104]: https://www.rfc-editor.org/rfc/rfc2104
 func HMAC(key []byte, msg ...[]byte) (tag [Size]byte) {
-	pad := keyBlock(key)
-	for i := range pad {
-		pad[i] ^= ipad
-	}
-	h := sha256.New()
-	h.Write(pad[:])
+	k := keyBlock(key)
+	total := blockSize
 	for _, m := range msg {
-		h.Write(m)
+		total += len(m)
 	}
-	var in [Size]byte
-	h.Sum(in[:0])
-	for i := range pad {
-		pad[i] ^= ipad ^ opad
+	var (
+		outer [maxShort]byte // K^opad || inner digest || padding
+		st    hashState
+	)
+	h := sha256.New()
+	if total+padMin <= maxOneShot {
+		// K^ipad || msg || padding in one buffer: one Write of whole
+		// blocks, read back as the chaining value (block.go).
+		var buf [maxOneShot]byte
+		xorPad((*[blockSize]byte)(buf[:blockSize]), &k, ipadWord)
+		n := blockSize
+		for _, m := range msg {
+			n += copy(buf[n:], m)
+		}
+		end := padTo(buf[:], n, 0)
+		h.Write(buf[:end])
+		h.(encoding.BinaryAppender).AppendBinary(st[:0])
+		copy(outer[blockSize:], st[digestAt:digestAt+Size])
+		clear(buf[:end])
+		h.Reset()
+	} else {
+		var pad [blockSize]byte
+		xorPad(&pad, &k, ipadWord)
+		h.Write(pad[:])
+		clear(pad[:])
+		for _, m := range msg {
+			h.Write(m)
+		}
+		h.Sum(outer[blockSize:blockSize])
+		h.Reset()
 	}
-	h.Reset()
-	h.Write(pad[:])
-	h.Write(in[:])
-	h.Sum(tag[:0])
-	clear(pad[:])
-	clear(in[:])
+	// The outer hash is two blocks with its padding: one Write.
+	xorPad((*[blockSize]byte)(outer[:blockSize]), &k, opadWord)
+	n := padTo(outer[:], blockSize+Size, 0)
+	h.Write(outer[:n])
+	h.(encoding.BinaryAppender).AppendBinary(st[:0])
+	copy(tag[:], st[digestAt:digestAt+Size])
+	clear(k[:])
+	clear(outer[:])
+	clear(st[:])
 	return tag
 }
 
@@ -190,7 +267,8 @@ func Expand(dst, prk, info []byte, n int) []byte {
 		panic("kdf: HKDF-Expand output length out of range")
 	}
 	ret, out := sliceForAppend(dst, n)
-	ks := newKeyState(prk)
+	var ks keyState
+	ks.init(prk)
 	ks.expand(out, info)
 	ks.clear()
 	return ret

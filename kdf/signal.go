@@ -25,9 +25,9 @@ var (
 
 // extractSecrets returns HKDF-Extract(no salt, 0xFF*32 || secrets...) as a
 // key state ready for HKDF-Expand.
-func extractSecrets(secrets [][]byte) keyState {
+func extractSecrets(secrets [][]byte) (ks keyState) {
 	prk := noSalt.sum(discontinuity[:], secrets...)
-	ks := newKeyState(prk[:])
+	ks.init(prk[:])
 	clear(prk[:])
 	return ks
 }
@@ -84,7 +84,8 @@ func PQXDH(secrets ...[]byte) (root, chain, pqr [Size]byte) {
 // public key. The new chain starts at index 0.
 func RootStep(root, dh *[Size]byte) (newRoot, chain [Size]byte) {
 	prk := HMAC(root[:], dh[:])
-	ks := newKeyState(prk[:])
+	var ks keyState
+	ks.init(prk[:])
 	clear(prk[:])
 	var okm [2 * Size]byte
 	ks.expand(okm[:], infoRatchet)
@@ -101,11 +102,28 @@ func RootStep(root, dh *[Size]byte) (newRoot, chain [Size]byte) {
 //	seed = HMAC(chain, 0x01)   message-key seed for the chain's current index
 //	next = HMAC(chain, 0x02)   chain key for index+1
 func ChainStep(chain *[Size]byte) (seed, next [Size]byte) {
-	ks := newKeyState(chain[:])
-	seed = ks.sum(seedConstant)
-	next = ks.sum(nextConstant)
+	var ks keyState
+	ks.init(chain[:])
+	var st hashState
+	var buf [maxShort]byte
+	// The inner messages are one constant block each, padding included.
+	st.advance(&ks.inner, seedBlock[:])
+	finish(&seed, &st, &ks.outer, &buf)
+	st.advance(&ks.inner, nextBlock[:])
+	finish(&next, &st, &ks.outer, &buf)
 	ks.clear()
 	return seed, next
+}
+
+// seedBlock and nextBlock are the inner HMAC messages of [ChainStep], 0x01
+// and 0x02 after the 64-byte K^ipad block, padded to one SHA-256 block
+// (FIPS 180-4 §5.1.1: 0x80, zeros, the message length in bits: 65*8 = 520).
+var seedBlock, nextBlock = chainBlock(seedConstant[0]), chainBlock(nextConstant[0])
+
+func chainBlock(b byte) (blk [blockSize]byte) {
+	blk[0] = b
+	padTo(blk[:], 1, blockSize)
+	return blk
 }
 
 // MessageKeys are the keys that protect one 1:1 message: an AES-256-CBC key
@@ -132,7 +150,8 @@ func DeriveMessageKeys(seed, salt *[Size]byte) MessageKeys {
 	} else {
 		prk = HMAC(salt[:], seed[:])
 	}
-	ks := newKeyState(prk[:])
+	var ks keyState
+	ks.init(prk[:])
 	clear(prk[:])
 	var okm [80]byte
 	ks.expand(okm[:], infoMessageKeys)
@@ -163,7 +182,8 @@ func (MessageKeys) String() string { return "kdf.MessageKeys{redacted}" }
 // Note the order: the IV comes first, unlike [DeriveMessageKeys].
 func DeriveGroupMessageKeys(seed *[Size]byte) (iv [16]byte, key [32]byte) {
 	prk := noSalt.sum(seed[:])
-	ks := newKeyState(prk[:])
+	var ks keyState
+	ks.init(prk[:])
 	clear(prk[:])
 	var okm [48]byte
 	ks.expand(okm[:], infoGroup)

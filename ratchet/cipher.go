@@ -283,14 +283,18 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 		mk = kdf.DeriveMessageKeys(&seed, salt)
 	}
 	clear(seed[:])
-	defer func() {
-		clear(mk.CipherKey[:])
-		clear(mk.MACKey[:])
-	}()
-	if !verifyMAC(&mk.MACKey, s.remoteIdentity, s.localIdentity, m.macInput, m.mac) {
-		return dst, ErrDecryption
+	// The message keys are cleared here rather than by a defer: a second
+	// defer would keep the compiler from open-coding them.
+	macOK := verifyMAC(&mk.MACKey, s.remoteIdentity, s.localIdentity, m.macInput, m.mac)
+	var (
+		out []byte
+		err error = ErrDecryption
+	)
+	if macOK {
+		out, err = cbc.Decrypt(dst, &mk.CipherKey, &mk.IV, m.Ciphertext)
 	}
-	out, err := cbc.Decrypt(dst, &mk.CipherKey, &mk.IV, m.Ciphertext)
+	clear(mk.CipherKey[:])
+	clear(mk.MACKey[:])
 	if err != nil {
 		return dst, ErrDecryption
 	}
