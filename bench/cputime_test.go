@@ -24,16 +24,19 @@ func meter(b *testing.B) *cpuMeter {
 	return &cpuMeter{b: b, start: cpuTime()}
 }
 
-// stop stops the benchmark timer and the meter.
+// stop stops the meter and the benchmark timer, and resume restarts them.
+// The CPU clock is read outside StopTimer and StartTimer: those call
+// runtime.ReadMemStats, which stops the world, and counting it would
+// charge a benchmark that pauses often (the decrypt benchmarks) for the
+// benchmark framework.
 func (m *cpuMeter) stop() {
-	m.b.StopTimer()
 	m.stopped = cpuTime()
+	m.b.StopTimer()
 }
 
-// resume restarts the meter and the benchmark timer.
 func (m *cpuMeter) resume() {
-	m.paused += cpuTime() - m.stopped
 	m.b.StartTimer()
+	m.paused += cpuTime() - m.stopped
 }
 
 // done reports cpu-ns/op (nothing where cpuTime is not available).

@@ -28,14 +28,14 @@ func meter(b *testing.B) *cpuMeter {
 
 // stop stops the benchmark timer and the meter.
 func (m *cpuMeter) stop() {
+	m.pausedAt = cpuTime() // before StopTimer, which stops the world (ReadMemStats)
 	m.b.StopTimer()
-	m.pausedAt = cpuTime()
 }
 
-// resume restarts the meter and the benchmark timer.
+// resume restarts the benchmark timer and the meter.
 func (m *cpuMeter) resume() {
-	m.paused += cpuTime() - m.pausedAt
 	m.b.StartTimer()
+	m.paused += cpuTime() - m.pausedAt
 }
 
 func (m *cpuMeter) done() {
