@@ -26,7 +26,7 @@ func meter(b *testing.B) *cpuMeter {
 	return &cpuMeter{b: b, start: cpuTime()}
 }
 
-// stop stops the benchmark timer and the meter.
+// stop stops the meter and the benchmark timer.
 func (m *cpuMeter) stop() {
 	m.pausedAt = cpuTime() // before StopTimer, which stops the world (ReadMemStats)
 	m.b.StopTimer()
