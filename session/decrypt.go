@@ -88,7 +88,7 @@ func (m *Manager) receive(ctx context.Context, ct Ciphertext, o *op) error {
 	if err := m.checkAddresses(o.addr, o.message()); err != nil {
 		return err
 	}
-	defer m.unlock(o.addr, m.lock(o.addr))
+	defer m.unlockFor(o, m.lockFor(o))
 	if o.preKey {
 		m.preKeyMu.Lock()
 		defer m.preKeyMu.Unlock()

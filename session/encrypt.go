@@ -15,10 +15,11 @@ import (
 // the same chain key. A current state without a sending chain is not a
 // session: Encrypt returns ErrNoSession.
 func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (Ciphertext, error) {
-	defer m.unlock(addr, m.lock(addr))
 	o := m.newOp(addr, opEncrypt)
 	o.plaintext = plaintext
+	e := m.lockFor(o)
 	err := m.exec(ctx, o)
+	m.unlockFor(o, e)
 	out := o.out
 	o.free()
 	if err != nil {

@@ -78,10 +78,33 @@ func (m *Manager) exec(ctx context.Context, o *op) error {
 	if m.stores.Atomic == nil {
 		return o.do(ctx, m.stores, false)
 	}
-	if ms, ok := m.stores.Atomic.(*MemoryStore); ok && o.private() {
-		return ms.atomicPooled(ctx, o.addr, o.inTx)
+	if m.pooledTx(o) {
+		return m.stores.Atomic.(*MemoryStore).atomicPooled(ctx, o.addr, o.inTx)
 	}
 	return m.stores.Atomic.Atomic(ctx, o.addr, o.inTx)
+}
+
+// pooledTx reports whether exec runs o on a pooled MemoryStore
+// transaction. That transaction serializes the operations on o.addr, so
+// the Manager need not lock the address itself (lockFor).
+func (m *Manager) pooledTx(o *op) bool {
+	_, ok := m.stores.Atomic.(*MemoryStore)
+	return ok && o.private()
+}
+
+// lockFor locks o.addr for o, unless a pooled transaction will
+// (pooledTx) and it returns nil; unlock with m.unlockFor(o, e).
+func (m *Manager) lockFor(o *op) *addrLock {
+	if m.pooledTx(o) {
+		return nil
+	}
+	return m.lock(o.addr)
+}
+
+func (m *Manager) unlockFor(o *op, e *addrLock) {
+	if e != nil {
+		m.unlock(o.addr, e)
+	}
 }
 
 // private reports whether o hands neither the transaction nor its context
