@@ -37,7 +37,7 @@ type MemoryStore struct {
 	signed     map[uint32][]byte
 	kyber      map[uint32][]byte
 	kyberUsed  map[kyberUse]struct{}
-	sessions   map[Address]*Record // committed records, never handed out
+	sessions   map[Address]*sessionSlot
 	senderKeys senderKeyRecords
 
 	// txLocks serializes Atomic transactions per address.
@@ -59,7 +59,7 @@ func NewMemoryStore(identity *keys.PrivateKey, registrationID uint32, trust Trus
 		signed:     make(map[uint32][]byte),
 		kyber:      make(map[uint32][]byte),
 		kyberUsed:  make(map[kyberUse]struct{}),
-		sessions:   make(map[Address]*Record),
+		sessions:   make(map[Address]*sessionSlot),
 	}
 }
 

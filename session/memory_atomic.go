@@ -110,6 +110,14 @@ type memoryTx struct {
 	// scratchStored says that StoreSession took it as the write.
 	scratch       *Record
 	scratchStored bool
+	// slot is the committed slot LoadSession found for slotAddr.
+	slotAddr Address
+	slot     *sessionSlot
+	// The last identity read from the store, so that checking and then
+	// saving it reads the store once.
+	seenAddr       Address
+	seenKey        keys.PublicKey
+	seen, seenHave bool
 	committed     bool
 	done          bool
 	// firstIdentity and firstSession hold the first entry of identities and sessions.
@@ -159,7 +167,14 @@ func (tx *memoryTx) Identity(ctx context.Context, addr Address) (keys.PublicKey,
 			return w.key, true, nil
 		}
 	}
-	return tx.s.Identity(ctx, addr)
+	if tx.seen && tx.seenAddr == addr {
+		return tx.seenKey, tx.seenHave, nil
+	}
+	k, ok, err := tx.s.Identity(ctx, addr)
+	if err == nil {
+		tx.seen, tx.seenAddr, tx.seenKey, tx.seenHave = true, addr, k, ok
+	}
+	return k, ok, err
 }
 
 func (tx *memoryTx) SaveIdentity(ctx context.Context, addr Address, key keys.PublicKey) (bool, error) {
@@ -313,9 +328,15 @@ func (tx *memoryTx) commit() error {
 		s.kyberUsed[u] = struct{}{}
 	}
 	for i, w := range tx.sessions {
+		slot := tx.slot
+		if slot == nil || w.addr != tx.slotAddr {
+			slot = s.slot(w.addr)
+		}
 		// Swap: the store takes the transaction's record, the
-		// transaction releases the old one (release, below).
-		tx.sessions[i].rec, s.sessions[w.addr] = s.sessions[w.addr], w.rec
+		// transaction releases the old one (release, below). A slot
+		// deleted meanwhile (DeleteSession) takes it too and drops it:
+		// the delete came after this transaction.
+		tx.sessions[i].rec, slot.rec = slot.rec, w.rec
 	}
 	tx.committed = true
 	if len(tx.senderKeys) > 0 {

@@ -13,6 +13,11 @@ import (
 // Copies are made under the store's lock, so a committed record is never
 // read while it is being replaced.
 
+// sessionSlot holds an address's committed record (nil after a delete).
+// A transaction keeps the slot it loaded from, so its commit swaps the
+// record in without another map lookup; the record is never handed out.
+type sessionSlot struct{ rec *Record }
+
 // recordPool holds wiped records whose memory copyFrom reuses.
 var recordPool = sync.Pool{New: func() any { return new(Record) }}
 
@@ -33,11 +38,11 @@ var errTxDone = errors.New("session: MemoryStore transaction used after it ended
 func (s *MemoryStore) LoadSession(_ context.Context, addr Address) (*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.sessions[addr]
-	if r == nil {
+	slot := s.sessions[addr]
+	if slot == nil || slot.rec == nil {
 		return nil, nil
 	}
-	return r.clone(), nil
+	return slot.rec.clone(), nil
 }
 
 // StoreSession implements SessionStore: it stores a copy of r.
@@ -45,8 +50,9 @@ func (s *MemoryStore) StoreSession(_ context.Context, addr Address, r *Record) e
 	c := recordPool.Get().(*Record)
 	c.copyFrom(r)
 	s.mu.Lock()
-	old := s.sessions[addr]
-	s.sessions[addr] = c
+	slot := s.slot(addr)
+	old := slot.rec
+	slot.rec = c
 	s.mu.Unlock()
 	putRecord(old)
 	return nil
@@ -56,11 +62,14 @@ func (s *MemoryStore) StoreSession(_ context.Context, addr Address, r *Record) e
 // whether there was one.
 func (s *MemoryStore) DeleteSession(addr Address) bool {
 	s.mu.Lock()
-	old, ok := s.sessions[addr]
+	var old *Record
+	if slot := s.sessions[addr]; slot != nil {
+		old, slot.rec = slot.rec, nil
+	}
 	delete(s.sessions, addr)
 	s.mu.Unlock()
 	putRecord(old)
-	return ok
+	return old != nil
 }
 
 // LoadSession returns the transaction's own write for addr if it made one,
@@ -74,7 +83,11 @@ func (tx *memoryTx) LoadSession(_ context.Context, addr Address) (*Record, error
 	s := tx.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	src := s.sessions[addr]
+	var src *Record
+	if slot := s.sessions[addr]; slot != nil {
+		src = slot.rec
+		tx.slotAddr, tx.slot = addr, slot
+	}
 	for _, w := range tx.sessions {
 		if w.addr == addr {
 			src = w.rec
@@ -149,4 +162,15 @@ func (tx *memoryTx) release() {
 		putRecord(tx.scratch)
 	}
 	tx.scratch = nil
+}
+
+// slot returns addr's slot, adding an empty one if there is none. s.mu
+// must be held.
+func (s *MemoryStore) slot(addr Address) *sessionSlot {
+	slot := s.sessions[addr]
+	if slot == nil {
+		slot = new(sessionSlot)
+		s.sessions[addr] = slot
+	}
+	return slot
 }
