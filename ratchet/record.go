@@ -45,7 +45,9 @@ func (s *State) MarshalBinary() ([]byte, error) {
 	return s.AppendBinary(nil)
 }
 
-func (s *State) size() int {
+// SizeHint returns about how many bytes AppendBinary appends (at least as
+// many for a state without skipped keys), for callers sizing a buffer.
+func (s *State) SizeHint() int {
 	n := 160 + len(s.aliceBaseKey) + s.pq.SizeHint()
 	if s.pendingKyber != nil {
 		n += len(s.pendingKyber.Ciphertext) + 8
@@ -58,7 +60,7 @@ func (s *State) size() int {
 
 // AppendBinary appends the state's SessionStructure encoding to dst.
 func (s *State) AppendBinary(dst []byte) ([]byte, error) {
-	dst = slices.Grow(dst, s.size())
+	dst = slices.Grow(dst, s.SizeHint())
 	dst = protofield.AppendVarintNonZero(dst, 1, uint64(s.version))
 	local, remote := s.localIdentity.Array(), s.remoteIdentity.Array()
 	dst = protofield.AppendBytesNonEmpty(dst, 2, local[:])

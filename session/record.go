@@ -38,6 +38,7 @@ func NewRecord() *Record { return new(Record) }
 // MaxArchivedStates archived states.
 func ParseRecord(b []byte) (*Record, error) {
 	r := new(Record)
+	var archived []byte
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -76,7 +77,14 @@ func ParseRecord(b []byte) (*Record, error) {
 			if len(r.previous) == MaxArchivedStates {
 				return nil, fmt.Errorf("%w: too many archived states", ErrInvalidRecord)
 			}
-			r.previous = append(r.previous, append([]byte(nil), v...))
+			if archived == nil {
+				// One copy for every archived state (they are never
+				// changed in place); b holds at most the rest of them.
+				archived = make([]byte, 0, len(v)+len(b))
+			}
+			at := len(archived)
+			archived = append(archived, v...)
+			r.previous = append(r.previous, archived[at:len(archived):len(archived)])
 		}
 	}
 	return r, nil
@@ -85,10 +93,12 @@ func ParseRecord(b []byte) (*Record, error) {
 // MarshalBinary encodes the record in libsignal's RecordStructure encoding.
 func (r *Record) MarshalBinary() ([]byte, error) {
 	n := 8
+	if r.current != nil {
+		n += r.current.SizeHint()
+	}
 	for _, p := range r.previous {
 		n += len(p) + 4
 	}
-	// The current state's AppendBinary grows the buffer to its own size.
 	return r.AppendBinary(make([]byte, 0, n))
 }
 
