@@ -118,8 +118,8 @@ type memoryTx struct {
 	seenAddr       Address
 	seenKey        keys.PublicKey
 	seen, seenHave bool
-	committed     bool
-	done          bool
+	committed      bool
+	done           bool
 	// firstIdentity and firstSession hold the first entry of identities and sessions.
 	firstIdentity [1]identityWrite
 	firstSession  [1]sessionWrite
