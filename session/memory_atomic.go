@@ -18,10 +18,9 @@ import (
 // transaction (see MemoryOnCommit). fn must not start another transaction
 // for the same address: it would wait for itself.
 //
-// A session record that fn loads is a copy that belongs to the
-// transaction: it is valid until fn returns, and storing it back hands it
-// to the store without another copy. The record it replaces has its keys
-// wiped.
+// A session record that fn loads is a fresh copy; storing a record copies
+// it into memory the store reuses, and the committed record it replaces
+// has its keys wiped.
 func (s *MemoryStore) Atomic(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error {
 	defer s.txLocks.unlock(addr, s.txLocks.lock(addr))
 	tx := &memoryTx{Context: ctx, s: s}
@@ -41,7 +40,7 @@ func (s *MemoryStore) Atomic(ctx context.Context, addr Address, fn func(ctx cont
 func (s *MemoryStore) atomicPooled(ctx context.Context, addr Address, fn func(ctx context.Context, tx Stores) error) error {
 	defer s.txLocks.unlock(addr, s.txLocks.lock(addr))
 	tx := txPool.Get().(*memoryTx)
-	tx.Context, tx.s = ctx, s
+	tx.Context, tx.s, tx.pooled = ctx, s, true
 	tx.identities, tx.sessions = tx.firstIdentity[:0], tx.firstSession[:0]
 	defer tx.recycle()
 	if err := fn(ctx, tx.stores()); err != nil {
@@ -106,8 +105,11 @@ type memoryTx struct {
 	sessions   []sessionWrite
 	senderKeys []senderKeyWrite
 	onCommit   []func()
-	// scratch is the record the first LoadSession lent (nil before it);
-	// scratchStored says that StoreSession took it as the write.
+	// pooled marks a transaction of atomicPooled, which nothing outside
+	// the package sees. Only there does the first LoadSession lend pooled
+	// memory: scratch (nil before it); scratchStored says that StoreSession
+	// took it as the write.
+	pooled        bool
 	scratch       *Record
 	scratchStored bool
 	// slot is the committed slot LoadSession found for slotAddr.

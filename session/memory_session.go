@@ -73,9 +73,12 @@ func (s *MemoryStore) DeleteSession(addr Address) bool {
 }
 
 // LoadSession returns the transaction's own write for addr if it made one,
-// else the committed record, as a copy that belongs to the transaction.
-// The first copy reuses pooled memory (tx.scratch); later ones, rare, are
-// fresh.
+// else the committed record, as a copy. In the Manager's own pooled
+// transactions (atomicPooled), which nothing outside the session package
+// sees, the first copy reuses pooled memory (tx.scratch). Everywhere else
+// the copy is fresh memory that the store never reuses: the application
+// may keep a record it loaded, and it must never turn into another
+// session's record.
 func (tx *memoryTx) LoadSession(_ context.Context, addr Address) (*Record, error) {
 	if tx.done {
 		return nil, errTxDone
@@ -97,7 +100,7 @@ func (tx *memoryTx) LoadSession(_ context.Context, addr Address) (*Record, error
 		return nil, nil
 	}
 	var dst *Record
-	if tx.scratch == nil {
+	if tx.pooled && tx.scratch == nil {
 		tx.scratch = recordPool.Get().(*Record)
 		dst = tx.scratch
 	} else {
