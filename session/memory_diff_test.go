@@ -337,15 +337,17 @@ func (r *diffRun) step(n int) {
 	}
 	p, q := r.parties[from], r.parties[to]
 	switch x := r.rng.IntN(100); {
-	case x < 35: // Encrypt
-		msg := fmt.Sprintf("%d:%s>%s:%x", n, p.addr.Name, q.addr.Name, r.rng.Uint32())
-		ct, err := p.m.Encrypt(ctx, q.addr, []byte(msg))
-		r.logf("%d encrypt %s>%s: %s type=%d len=%d", n, p.addr.Name, q.addr.Name, errorClass(err), ct.Type, len(ct.Bytes))
-		if err == nil {
-			k := [2]int{from, to}
-			r.queue[k] = append(r.queue[k], ct)
+	case x < 35: // Encrypt 1 to 3 messages
+		for range 1 + r.rng.IntN(3) {
+			msg := fmt.Sprintf("%d:%s>%s:%x", n, p.addr.Name, q.addr.Name, r.rng.Uint32())
+			ct, err := p.m.Encrypt(ctx, q.addr, []byte(msg))
+			r.logf("%d encrypt %s>%s: %s type=%d len=%d", n, p.addr.Name, q.addr.Name, errorClass(err), ct.Type, len(ct.Bytes))
+			if err == nil {
+				k := [2]int{from, to}
+				r.queue[k] = append(r.queue[k], ct)
+			}
+			r.checkStep(n, from, to, err == nil)
 		}
-		r.checkStep(n, from, to, err == nil)
 	case x < 75: // deliver a message, maybe out of order, again or corrupted
 		var ks [][2]int
 		for _, pr := range diffPairs {

@@ -215,8 +215,14 @@ func TestMemoryTransactionTwoLoads(t *testing.T) {
 			requireSameBytes(t, committed, encoding(t, r1), "the second load after the first changed (%v)", order)
 			recs := []*session.Record{r0, r1}
 			for _, i := range order {
+				held := [][]byte{encoding(t, r0), encoding(t, r1)}
 				require.NoError(t, tx.Sessions.StoreSession(ctx, bob.addr, recs[i]))
-				want = encoding(t, recs[i])
+				// Storing changes neither the record stored nor the
+				// other one fn holds.
+				for j, r := range recs {
+					requireSameBytes(t, held[j], encoding(t, r), "record %d after storing record %d (%v)", j, i, order)
+				}
+				want = held[i]
 				own, err := tx.Sessions.LoadSession(ctx, bob.addr)
 				require.NoError(t, err)
 				require.NotSame(t, recs[i], own)
