@@ -204,7 +204,10 @@ func (r *Record) archiveCurrent() error {
 	r.previous = append(r.previous, nil)
 	copy(r.previous[1:], r.previous)
 	r.previous[0] = b
-	r.current = nil
+	// The archive has the state now: wipe its decoded keys, keeping the
+	// memory for copyFrom.
+	r.current.Reset()
+	r.spare, r.current = r.current, nil
 	return nil
 }
 
