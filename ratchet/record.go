@@ -45,15 +45,27 @@ func (s *State) MarshalBinary() ([]byte, error) {
 	return s.AppendBinary(nil)
 }
 
-// SizeHint returns about how many bytes AppendBinary appends (at least as
-// many for a state without skipped keys), for callers sizing a buffer.
+// SizeHint returns an upper bound of how many bytes AppendBinary appends,
+// for callers sizing a buffer (the SPQR part is spqr.State.SizeHint's).
 func (s *State) SizeHint() int {
-	n := 160 + len(s.aliceBaseKey) + s.pq.SizeHint()
+	// Version, identities, root key, previous counter, sending chain,
+	// pending pre-key and registration ids: at most 303 bytes.
+	n := 320 + len(s.aliceBaseKey) + 3
 	if s.pendingKyber != nil {
-		n += len(s.pendingKyber.Ciphertext) + 8
+		n += len(s.pendingKyber.Ciphertext) + 16
 	}
-	for _, r := range s.receivers {
-		n += 80 + len(r.skipped)*42
+	for i := range s.receivers {
+		n += 80 // ratchet key and chain key
+		for j := range s.receivers[i].skipped {
+			if s.receivers[i].skipped[j].legacy != nil {
+				n += 94 // index, cipher key, MAC key, IV
+			} else {
+				n += 42 // index and seed
+			}
+		}
+	}
+	if s.pq != nil {
+		n += 5 + s.pq.SizeHint()
 	}
 	return n
 }
