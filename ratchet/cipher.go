@@ -306,7 +306,15 @@ func (s *State) Decrypt(dst []byte, m *Message) ([]byte, error) {
 	}
 	r := &s.receivers[ci]
 	if usedSkip >= 0 {
+		// A used key must not stay in memory: wipe it (the shift would
+		// leave it past the end when it is the last) and the stale copy
+		// past the end.
+		if k := r.skipped[usedSkip].legacy; k != nil {
+			*k = kdf.MessageKeys{}
+		}
+		clear(r.skipped[usedSkip].seed[:])
 		r.skipped = append(r.skipped[:usedSkip], r.skipped[usedSkip+1:]...)
+		clear(r.skipped[len(r.skipped) : len(r.skipped)+1])
 	} else {
 		r.chainKey = nextKey
 		r.index = m.Counter + 1

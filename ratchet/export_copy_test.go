@@ -35,3 +35,15 @@ func SecretsWiped(s *State) func() bool {
 		return true
 	}
 }
+
+// SkippedSeeds returns every skipped-key seed in s's receiving chains'
+// buffers, up to their capacity (past the slices' ends too).
+func SkippedSeeds(s *State) [][32]byte {
+	var out [][32]byte
+	for _, r := range s.receivers {
+		for _, k := range r.skipped[:cap(r.skipped)] {
+			out = append(out, k.seed)
+		}
+	}
+	return out
+}
