@@ -67,6 +67,11 @@ func (st *State) Commit() {
 		clear(c.discarded)
 		c.discarded = c.discarded[:0]
 	}
+	if u.neg != nil && u.neg != st.neg {
+		// The step ended the negotiation (the chain has started): its
+		// authentication key is not needed any more.
+		clear(u.neg.authKey)
+	}
 	if st.v0 {
 		st.wipe()
 		st.neg, st.chain, st.scka = nil, nil, nil
@@ -125,6 +130,9 @@ func wipeDropped(old, cur []byte) {
 
 // wipe clears the secrets the state holds (for a state being dropped).
 func (st *State) wipe() {
+	if st.neg != nil {
+		clear(st.neg.authKey)
+	}
 	if s := st.scka; s != nil {
 		clear(s.dk)
 		clear(s.es)
