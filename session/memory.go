@@ -22,9 +22,10 @@ const (
 )
 
 // MemoryStore implements every store in memory. It is safe for concurrent
-// use. Session records are kept decoded: a transaction works on a copy that
-// reuses memory, so a message costs neither a record decode nor an encode
-// (see Atomic); LoadSession outside a transaction returns a fresh copy.
+// use. Session records are kept decoded: a Manager's Encrypt or Decrypt
+// works on a copy in reused memory, so a message costs neither a record
+// decode nor an encode, and a commit wipes the record it replaces. A record
+// the application loads (LoadSession, or inside Atomic) is a fresh copy.
 // Pre-keys and sender key records are kept encoded.
 type MemoryStore struct {
 	identity *keys.PrivateKey

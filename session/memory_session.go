@@ -7,8 +7,10 @@ import (
 )
 
 // MemoryStore keeps decoded session records. A transaction copies the
-// committed record into memory it reuses (recordPool), works on that copy
-// and, on commit, swaps it in; the record it replaced is wiped and reused.
+// committed record (into memory from recordPool when the Manager runs its
+// own pooled transaction, atomicPooled; into fresh memory when the
+// application can see the record), works on that copy and, on commit,
+// swaps a copy in; the record it replaced is wiped and its memory reused.
 // So a message costs a copy of the record, not a decode and an encode.
 // Copies are made under the store's lock, so a committed record is never
 // read while it is being replaced.
